@@ -1,0 +1,26 @@
+// Two layers: fast pure tests (unit), and tests that build network namespaces
+// and run the real daemon (integration, one file at a time: they share the kernel).
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{daemon,analyzers,services,opennap,policies,test-net,bench}/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['{daemon,analyzers,services,opennap,policies,test-net,bench}/**/*.itest.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
