@@ -1,0 +1,111 @@
+/**
+ * OpenNap (Napster) framing codec, after napster.txt §1 (sbcas/opennap):
+ * every message is `<length:uint16 LE><type:uint16 LE><data: length bytes>`,
+ * with no line ending. Shared by the directory server, the client, the cache
+ * proxy and the passive analyzer, so all four agree on what a frame is.
+ *
+ * Decoding never throws on bad bytes: it answers ok / incomplete / error.
+ */
+
+/** Bytes of the length + type header. */
+export const HEADER_BYTES = 4;
+
+/**
+ * Largest data section we accept by default. The wire allows 65535, but the
+ * biggest legitimate message (a 201 result or a 100 share with a long path)
+ * is well under 1 KB; 8 KB leaves room for long chat lines while capping
+ * what one hostile peer can make us buffer.
+ */
+export const DEFAULT_MAX_DATA = 8192;
+
+/** The wire's own limit: the length field is 16 bits. */
+export const WIRE_MAX_DATA = 0xffff;
+
+export interface Frame {
+  type: number;
+  /** The data section, a view into the decoder's buffer: copy it if it must outlive the next `push`. */
+  data: Buffer;
+}
+
+export type FrameResult =
+  | { kind: 'ok'; frame: Frame; consumed: number }
+  | { kind: 'incomplete'; needed: number }
+  | { kind: 'error'; code: 'frame_too_large'; length: number; type: number };
+
+/** Decodes one frame at `offset`. Pure. */
+export function decodeFrame(buf: Buffer, offset = 0, maxData = DEFAULT_MAX_DATA): FrameResult {
+  const available = buf.length - offset;
+  if (available < HEADER_BYTES) return { kind: 'incomplete', needed: HEADER_BYTES - available };
+  const length = buf.readUInt16LE(offset);
+  const type = buf.readUInt16LE(offset + 2);
+  if (length > maxData) return { kind: 'error', code: 'frame_too_large', length, type };
+  const total = HEADER_BYTES + length;
+  if (available < total) return { kind: 'incomplete', needed: total - available };
+  return {
+    kind: 'ok',
+    frame: { type, data: buf.subarray(offset + HEADER_BYTES, offset + total) },
+    consumed: total,
+  };
+}
+
+/** Encodes one frame; a string is written as latin1 so every byte value round-trips unchanged. */
+export function encodeFrame(type: number, data: string | Buffer = ''): Buffer {
+  const length = typeof data === 'string' ? Buffer.byteLength(data, 'latin1') : data.length;
+  if (length > WIRE_MAX_DATA) throw new RangeError(`OpenNap frame data of ${length} bytes exceeds ${WIRE_MAX_DATA}`);
+  const out = Buffer.allocUnsafe(HEADER_BYTES + length);
+  out.writeUInt16LE(length, 0);
+  out.writeUInt16LE(type, 2);
+  if (typeof data === 'string') out.write(data, HEADER_BYTES, 'latin1');
+  else data.copy(out, HEADER_BYTES);
+  return out;
+}
+
+/** Encodes several frames into one buffer, so a whole result set goes out in one write. */
+export function encodeFrames(frames: readonly { type: number; data: string | Buffer }[]): Buffer {
+  return Buffer.concat(frames.map((f) => encodeFrame(f.type, f.data)));
+}
+
+/**
+ * Incremental decoder for a byte stream arriving in arbitrary chunks (split
+ * and coalesced frames). Holds at most one partial frame (≤ HEADER_BYTES +
+ * maxData bytes) between pushes, so its memory is bounded by construction.
+ */
+export class FrameDecoder {
+  private pending: Buffer = Buffer.alloc(0);
+  private offset = 0;
+  private failed: FrameResult | undefined;
+
+  constructor(private readonly maxData = DEFAULT_MAX_DATA) {}
+
+  /** Adds bytes. Frames returned earlier by `next()` stay valid (data is never overwritten). */
+  push(chunk: Buffer): void {
+    if (this.failed) return;
+    if (this.offset >= this.pending.length) {
+      this.pending = chunk;
+    } else {
+      this.pending = Buffer.concat([this.pending.subarray(this.offset), chunk]);
+    }
+    this.offset = 0;
+  }
+
+  /** The next complete frame, `incomplete` when more bytes are needed, or a sticky `error`. */
+  next(): FrameResult {
+    if (this.failed) return this.failed;
+    const result = decodeFrame(this.pending, this.offset, this.maxData);
+    if (result.kind === 'ok') this.offset += result.consumed;
+    else if (result.kind === 'error') this.failed = result;
+    return result;
+  }
+
+  /** Bytes held that do not yet form a frame. */
+  get buffered(): number {
+    return this.pending.length - this.offset;
+  }
+
+  /** Drops buffered bytes and a sticky error: used after a gap to resynchronise. */
+  reset(): void {
+    this.pending = Buffer.alloc(0);
+    this.offset = 0;
+    this.failed = undefined;
+  }
+}
