@@ -102,6 +102,11 @@ export class FrameDecoder {
     return this.pending.length - this.offset;
   }
 
+  /** The bytes held from the current position on (a partial or rejected frame), for resynchronisation. */
+  remaining(): Buffer {
+    return this.pending.subarray(this.offset);
+  }
+
   /** Drops buffered bytes and a sticky error: used after a gap to resynchronise. */
   reset(): void {
     this.pending = Buffer.alloc(0);

@@ -1,0 +1,362 @@
+/**
+ * OpenNap stream analyzer: follows one client↔server TCP flow, decodes frames
+ * with the shared codec (opennap/codec.ts), and turns them into the events of
+ * section 5.2 of the core paper: queries (200) and their first responses
+ * (201/202), end of results, logins, shares, session open/close.
+ *
+ * Matching: the server answers one client's searches in order, so a 201/202
+ * belongs to the oldest unanswered 200 of this flow. When the router starts
+ * mid-session, responses whose query was not seen are recognised (no
+ * outstanding query, or a result name that cannot match the oldest query)
+ * and ignored, counted.
+ */
+import type { AnalyzerContext, Direction, FlowEndReason, StreamAnalyzer } from '../analyzer.js';
+import { FrameDecoder, HEADER_BYTES, type Frame } from '../../opennap/codec.js';
+import { CLIENT_TYPES, MessageType, SERVER_TYPES } from '../../opennap/message-types.js';
+import { dataText, parseLogin, parseShareFile } from '../../opennap/messages.js';
+import { parseSearch } from '../../opennap/search-expression.js';
+import { splitFields } from '../../opennap/fields.js';
+import { OpenNapWeird } from './events.js';
+import { findFrameBoundary, type ResyncRules } from './resync.js';
+
+/**
+ * Largest frame the analyzer accepts. Above the server's 8 KB default so a
+ * server configured more generously is still followed; far below the wire's
+ * 64 KB so garbage cannot make us buffer much.
+ */
+export const ANALYZER_MAX_DATA = 16_384;
+
+/** Outstanding queries kept per flow; real clients keep a handful, a flood beyond this is counted. */
+export const MAX_PENDING_QUERIES = 256;
+
+/** Result payloads kept per query for the cache proxy's warm start (servers cap results at 100). */
+export const MAX_RESULT_PAYLOADS = 100;
+
+/** Highest type number any OpenNap implementation uses (extensions live in 10000–11xxx). */
+export const MAX_KNOWN_TYPE = 12_000;
+
+/** Bytes held while looking for a frame boundary before giving up and skipping them. */
+export const MAX_RESYNC_BYTES = 4 * (HEADER_BYTES + 1024);
+
+/** Bytes an unconfirmed flow may show without a frame boundary before it is judged not OpenNap. */
+export const UNCONFIRMED_RESYNC_BYTES = 1024;
+
+interface PendingQuery {
+  seq: number;
+  ts: number;
+  keywords: string[];
+  /** Whole-word check terms for results: the query's include terms. */
+  firstResponseSeen: boolean;
+  results: number;
+  payloads: Buffer[];
+}
+
+class DirectionState {
+  decoder = new FrameDecoder(ANALYZER_MAX_DATA);
+  /** True while we do not know where frames start (mid-stream start, after a gap, after garbage). */
+  syncing: boolean;
+  resyncBuffer: Buffer = Buffer.alloc(0);
+  frames = 0;
+  triedResync = false;
+
+  constructor(
+    readonly rules: ResyncRules,
+    startSynced: boolean,
+  ) {
+    this.syncing = !startSynced;
+  }
+}
+
+export class OpenNapAnalyzer implements StreamAnalyzer {
+  private readonly dirs: Record<Direction, DirectionState>;
+  private readonly pending: PendingQuery[] = [];
+  private nextSeq = 0;
+  /**
+   * Set by a 201 that belongs to a query we did not see (we joined mid-session):
+   * the next 202 ends that answer. An unseen query with no results at all
+   * cannot be told apart from ours; that rare case times ours too early.
+   */
+  private unseenAnswerOpen = false;
+  private sharedFiles = 0;
+  private sharesChanged = false;
+  private opened = false;
+  private ended = false;
+  private _confirmed = false;
+  private _violated = false;
+
+  constructor(private readonly ctx: AnalyzerContext) {
+    // A flow we see from its first payload byte starts on a frame boundary;
+    // the first frame is still checked for plausibility before trusting it.
+    this.dirs = {
+      toServer: new DirectionState({ maxData: ANALYZER_MAX_DATA, allowedTypes: CLIENT_TYPES }, true),
+      toClient: new DirectionState({ maxData: ANALYZER_MAX_DATA, allowedTypes: SERVER_TYPES }, true),
+    };
+  }
+
+  get confirmed(): boolean {
+    return this._confirmed;
+  }
+
+  get violated(): boolean {
+    return this._violated;
+  }
+
+  onData(dir: Direction, bytes: Buffer, ts: number): void {
+    if (this.ended || this._violated || bytes.length === 0) return;
+    if (!this.opened) {
+      this.opened = true;
+      this.ctx.emit({ kind: 'session_open', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, ts });
+    }
+    const state = this.dirs[dir];
+    if (state.syncing) {
+      this.resync(state, bytes);
+      if (state.syncing) return;
+    } else {
+      state.decoder.push(bytes);
+    }
+    this.drain(dir, state, ts);
+    if (this.sharesChanged) {
+      this.sharesChanged = false;
+      this.ctx.emit({ kind: 'shares', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, files: this.sharedFiles, ts });
+    }
+  }
+
+  onGap(dir: Direction, _length: number, _ts: number): void {
+    if (this.ended || this._violated) return;
+    this.ctx.count(OpenNapWeird.gap);
+    const state = this.dirs[dir];
+    state.decoder.reset();
+    state.syncing = true;
+    state.resyncBuffer = Buffer.alloc(0);
+    // The lost bytes may have held responses: outstanding queries can no longer be matched safely.
+    if (dir === 'toClient') this.pending.length = 0;
+  }
+
+  onEnd(ts: number, _reason: FlowEndReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.opened && this._confirmed) {
+      this.ctx.emit({ kind: 'session_close', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, ts });
+    }
+    this.pending.length = 0;
+  }
+
+  private resync(state: DirectionState, bytes: Buffer): void {
+    const buf = state.resyncBuffer.length ? Buffer.concat([state.resyncBuffer, bytes]) : bytes;
+    const at = findFrameBoundary(buf, state.rules);
+    if (at < 0) {
+      if (!this._confirmed && buf.length > UNCONFIRMED_RESYNC_BYTES) {
+        // Never confirmed and no frame boundary in a kilobyte: this flow is not OpenNap.
+        this._violated = true;
+        state.resyncBuffer = Buffer.alloc(0);
+        return;
+      }
+      if (buf.length > MAX_RESYNC_BYTES) {
+        // Keep only a tail that could still hold the start of a header.
+        const keep = HEADER_BYTES * 2;
+        this.ctx.count(OpenNapWeird.resyncSkippedBytes, buf.length - keep);
+        state.resyncBuffer = Buffer.from(buf.subarray(buf.length - keep));
+        this.ctx.count(OpenNapWeird.resyncFailed);
+      } else {
+        state.resyncBuffer = Buffer.from(buf);
+      }
+      return;
+    }
+    if (at > 0) this.ctx.count(OpenNapWeird.resyncSkippedBytes, at);
+    this.ctx.count(OpenNapWeird.resynced);
+    state.syncing = false;
+    state.resyncBuffer = Buffer.alloc(0);
+    state.decoder.reset();
+    state.decoder.push(buf.subarray(at));
+  }
+
+  private drain(dir: Direction, state: DirectionState, ts: number): void {
+    for (;;) {
+      const r = state.decoder.next();
+      if (r.kind === 'incomplete') {
+        // Judge a header as soon as it is complete: waiting for the data of a
+        // bogus header could stall the direction for up to 16 KB.
+        const held = state.decoder.remaining();
+        if (held.length < HEADER_BYTES || this.typeAllowed(state, held.readUInt16LE(2))) return;
+        this.ctx.count(OpenNapWeird.unexpectedType);
+        this.misframed(state);
+        if (state.syncing || this._violated) return;
+        continue;
+      }
+      if (r.kind === 'error' || !this.typeAllowed(state, r.frame.type)) {
+        this.ctx.count(r.kind === 'error' ? OpenNapWeird.frameTooLarge : OpenNapWeird.unexpectedType);
+        this.misframed(state);
+        // Resync may have found a boundary at once: go on decoding from it.
+        if (state.syncing || this._violated) return;
+        continue;
+      }
+      state.frames++;
+      this.maybeConfirm(ts);
+      this.onFrame(dir, r.frame, ts);
+    }
+  }
+
+  private typeAllowed(state: DirectionState, type: number): boolean {
+    return state.rules.allowedTypes.has(type) || this.isRelayedType(type);
+  }
+
+  /**
+   * Once confirmed, types outside our direction tables are accepted too: real
+   * servers and clients exchange many more (channels, hotlists, OpenNap's
+   * 10xxx extensions). The bound only catches framing that went astray.
+   */
+  private isRelayedType(type: number): boolean {
+    return this._confirmed && type <= MAX_KNOWN_TYPE;
+  }
+
+  /** A frame that makes no sense: before confirmation it is not OpenNap; after, we lost the framing. */
+  private misframed(state: DirectionState): void {
+    if (state.frames === 0 && !state.triedResync) {
+      // The first bytes of a direction may be the middle of a frame (we joined
+      // an existing session): look for a boundary once before judging.
+      state.triedResync = true;
+      this.startResync(state, state.decoder.remaining());
+      return;
+    }
+    if (!this._confirmed) {
+      this._violated = true;
+      return;
+    }
+    state.decoder.reset();
+    state.syncing = true;
+    state.resyncBuffer = Buffer.alloc(0);
+  }
+
+  /** Enters resync mode with `bytes` (what the decoder held) as the start of the search. */
+  private startResync(state: DirectionState, bytes: Buffer): void {
+    state.decoder.reset();
+    state.syncing = true;
+    state.resyncBuffer = Buffer.alloc(0);
+    // Skip the first byte: offset 0 was just judged implausible.
+    if (bytes.length > 1) this.resync(state, bytes.subarray(1));
+  }
+
+  private maybeConfirm(ts: number): void {
+    if (this._confirmed) return;
+    const { toServer, toClient } = this.dirs;
+    if ((toServer.frames >= 1 && toClient.frames >= 1) || toServer.frames >= 2 || toClient.frames >= 2) {
+      this._confirmed = true;
+      this.ctx.count(OpenNapWeird.confirmed);
+      this.ctx.emit({ kind: 'server_seen', protocol: 'opennap', server: this.ctx.flow.server, learnt: this.ctx.learnt, ts });
+    }
+  }
+
+  private onFrame(dir: Direction, frame: Frame, ts: number): void {
+    if (dir === 'toServer') this.onClientFrame(frame, ts);
+    else this.onServerFrame(frame, ts);
+  }
+
+  private onClientFrame(frame: Frame, ts: number): void {
+    switch (frame.type) {
+      case MessageType.Search:
+        this.onSearch(frame, ts);
+        return;
+      case MessageType.Login:
+      case MessageType.NewUserLogin: {
+        const login = parseLogin(dataText(frame.data));
+        if (login.kind === 'error') {
+          this.ctx.count(OpenNapWeird.badLogin);
+          return;
+        }
+        this.ctx.emit({ kind: 'login', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, nick: login.value.nick, ts });
+        return;
+      }
+      case MessageType.ShareFile:
+        if (parseShareFile(dataText(frame.data)).kind === 'ok') {
+          this.sharedFiles++;
+          this.sharesChanged = true;
+        }
+        return;
+      case MessageType.RemoveFile:
+        if (this.sharedFiles > 0) {
+          this.sharedFiles--;
+          this.sharesChanged = true;
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onSearch(frame: Frame, ts: number): void {
+    const parsed = parseSearch(frame.data);
+    if (parsed.kind === 'error') {
+      // The server answers an unreadable search with an error, not results: no query to time.
+      this.ctx.count(OpenNapWeird.badSearch);
+      return;
+    }
+    if (this.pending.length >= MAX_PENDING_QUERIES) {
+      this.pending.shift();
+      this.ctx.count(OpenNapWeird.pendingOverflow);
+    }
+    const query: PendingQuery = {
+      seq: this.nextSeq++,
+      ts,
+      keywords: parsed.query.include,
+      firstResponseSeen: false,
+      results: 0,
+      payloads: [],
+    };
+    this.pending.push(query);
+    this.ctx.emit({
+      kind: 'query', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client,
+      seq: query.seq, keywords: query.keywords, maxResults: parsed.query.maxResults, ts,
+    });
+  }
+
+  private onServerFrame(frame: Frame, ts: number): void {
+    if (frame.type !== MessageType.SearchResult && frame.type !== MessageType.SearchEnd) return;
+    const head = this.pending[0];
+    if (head === undefined) {
+      this.ctx.count(OpenNapWeird.responseWithoutQuery);
+      return;
+    }
+    if (frame.type === MessageType.SearchResult) {
+      const filename = splitFields(dataText(frame.data))[0];
+      if (filename === undefined) {
+        this.ctx.count(OpenNapWeird.badResult);
+        return;
+      }
+      if (!head.firstResponseSeen && !matchesAll(filename, head.keywords)) {
+        // A result for an earlier query we never saw: not ours to time.
+        this.ctx.count(OpenNapWeird.responseMismatch);
+        this.unseenAnswerOpen = true;
+        return;
+      }
+      this.firstResponse(head, ts);
+      head.results++;
+      if (head.payloads.length < MAX_RESULT_PAYLOADS) head.payloads.push(Buffer.from(frame.data));
+      return;
+    }
+    if (this.unseenAnswerOpen) {
+      // This 202 closes the answer to the query we never saw, not ours.
+      this.unseenAnswerOpen = false;
+      this.ctx.count(OpenNapWeird.responseWithoutQuery);
+      return;
+    }
+    this.firstResponse(head, ts);
+    this.pending.shift();
+    this.ctx.emit({
+      kind: 'query_done', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client,
+      seq: head.seq, queryTs: head.ts, results: head.results, resultPayloads: head.payloads, keywords: head.keywords, ts,
+    });
+  }
+
+  private firstResponse(q: PendingQuery, ts: number): void {
+    if (q.firstResponseSeen) return;
+    q.firstResponseSeen = true;
+    this.ctx.emit({ kind: 'first_response', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, seq: q.seq, queryTs: q.ts, ts });
+  }
+}
+
+/** Does a result's file name contain every keyword of the query (case-insensitive substring, as lenient as real servers)? */
+function matchesAll(filename: string, keywords: readonly string[]): boolean {
+  if (keywords.length === 0) return true;
+  const lower = filename.toLowerCase();
+  return keywords.every((k) => lower.includes(k));
+}
