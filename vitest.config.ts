@@ -8,14 +8,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{daemon,analyzers,services,opennap,policies,test-net,bench}/**/*.test.ts'],
+          include: ['{daemon,analyzers,services,opennap,policies,systemd,test-net,bench}/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['{daemon,analyzers,services,opennap,policies,test-net,bench}/**/*.itest.ts'],
+          include: ['{daemon,analyzers,services,opennap,policies,systemd,test-net,bench}/**/*.itest.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
           fileParallelism: false,
