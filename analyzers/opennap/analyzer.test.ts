@@ -110,6 +110,15 @@ describe('OpenNapAnalyzer', () => {
     expect(counters['opennap.resynced']).toBe(1);
   });
 
+  it('keeps the order when the server rejects a search with 404 then 202', () => {
+    const { analyzer, events, counters } = harness();
+    analyzer.onData('toServer', Buffer.concat([login, encodeFrame(T.Search, 'MAX_RESULTS 10'), search('rock')]), 1);
+    analyzer.onData('toClient', Buffer.concat([ack, encodeFrame(T.GeneralError, 'invalid search request'), end]), 2);
+    analyzer.onData('toClient', Buffer.concat([result('rock z.mp3'), end]), 3);
+    expect(kinds(events).filter((k) => /^(query|first|done)/.test(k))).toEqual(['query#0@1:rock', 'first#0@3(q@1)', 'done#0@3:1']);
+    expect(counters['opennap.bad_search']).toBe(1);
+  });
+
   it('reports a violation on non-OpenNap bytes before confirmation', () => {
     const { analyzer } = harness();
     analyzer.onData('toServer', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n'.repeat(60)), 1);

@@ -49,6 +49,8 @@ interface PendingQuery {
   firstResponseSeen: boolean;
   results: number;
   payloads: Buffer[];
+  /** A search the server rejects (404 then 202): it only holds its place in the order. */
+  rejected: boolean;
 }
 
 class DirectionState {
@@ -286,13 +288,12 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
   private onSearch(frame: Frame, ts: number): void {
     const parsed = parseSearch(frame.data);
     if (parsed.kind === 'error') {
-      // The server answers an unreadable search with an error, not results: no query to time.
+      // The C server answers an unreadable search with a 404 error and then a
+      // 202 (search.c): queue a placeholder so that 202 is not taken for the
+      // answer to the next query, but time nothing for it.
       this.ctx.count(OpenNapWeird.badSearch);
+      this.enqueue({ seq: -1, ts, keywords: [], firstResponseSeen: true, results: 0, payloads: [], rejected: true });
       return;
-    }
-    if (this.pending.length >= MAX_PENDING_QUERIES) {
-      this.pending.shift();
-      this.ctx.count(OpenNapWeird.pendingOverflow);
     }
     const query: PendingQuery = {
       seq: this.nextSeq++,
@@ -301,12 +302,21 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       firstResponseSeen: false,
       results: 0,
       payloads: [],
+      rejected: false,
     };
-    this.pending.push(query);
+    this.enqueue(query);
     this.ctx.emit({
       kind: 'query', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client,
       seq: query.seq, keywords: query.keywords, maxResults: parsed.query.maxResults, ts,
     });
+  }
+
+  private enqueue(query: PendingQuery): void {
+    if (this.pending.length >= MAX_PENDING_QUERIES) {
+      this.pending.shift();
+      this.ctx.count(OpenNapWeird.pendingOverflow);
+    }
+    this.pending.push(query);
   }
 
   private onServerFrame(frame: Frame, ts: number): void {
@@ -322,7 +332,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
         this.ctx.count(OpenNapWeird.badResult);
         return;
       }
-      if (!head.firstResponseSeen && !matchesAll(filename, head.keywords)) {
+      if (head.rejected || (!head.firstResponseSeen && !matchesAll(filename, head.keywords))) {
         // A result for an earlier query we never saw: not ours to time.
         this.ctx.count(OpenNapWeird.responseMismatch);
         this.unseenAnswerOpen = true;
@@ -339,8 +349,9 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       this.ctx.count(OpenNapWeird.responseWithoutQuery);
       return;
     }
-    this.firstResponse(head, ts);
     this.pending.shift();
+    if (head.rejected) return;
+    this.firstResponse(head, ts);
     this.ctx.emit({
       kind: 'query_done', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client,
       seq: head.seq, queryTs: head.ts, results: head.results, resultPayloads: head.payloads, keywords: head.keywords, ts,
