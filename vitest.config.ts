@@ -1,5 +1,5 @@
 // Two layers: fast pure tests (unit), and tests that build network namespaces
-// and run the real daemon (integration, one file at a time: they share the kernel).
+// and run the real daemon (integration). `npm test` runs the layers one after the other.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -18,7 +18,9 @@ export default defineConfig({
           include: ['{daemon,analyzers,services,opennap,policies,systemd,test-net,bench}/**/*.itest.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
-          fileParallelism: false,
+          // Integration files share the kernel (namespaces, iptables): one at a time.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],
