@@ -5,13 +5,18 @@
  * turns a CLI usage error into exit code 2 with a one-line message.
  */
 import { Command, CommanderError } from 'commander';
+import { registerPolicyCommand } from './policy-command.js';
+import { registerTestnetCommand } from './testnet-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('active-router')
     .description('Active router for P2P directory traffic (OpenNap, DHT, grid jobs)')
     .version('0.1.0')
     .showHelpAfterError()
+    .enablePositionalOptions()
     .exitOverride();
+  registerPolicyCommand(program);
+  registerTestnetCommand(program);
   return program;
 }
 
