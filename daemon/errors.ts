@@ -1,0 +1,101 @@
+/**
+ * Daemon-wide operational errors of the state database (daemon/state) and the
+ * metric math (daemon/metrics). Every class carries a stable `code` string so
+ * callers and tests match on it, never on the message (fastify-style: all
+ * codes in one place, listed in `STATE_METRICS_ERROR_CODES`).
+ */
+
+/** Base class: a named error with a stable machine-readable code. */
+export abstract class ActiveRouterError extends Error {
+  abstract readonly code: string;
+}
+
+/** The SQLite file could not be opened or configured (path, permissions, corrupt file). */
+export class StateOpenError extends ActiveRouterError {
+  readonly code = 'STATE_OPEN_FAILED';
+  override readonly name = 'StateOpenError';
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`cannot open state database ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A schema migration failed; the database stays at `fromVersion` (each step is one transaction). */
+export class StateMigrationError extends ActiveRouterError {
+  readonly code = 'STATE_MIGRATION_FAILED';
+  override readonly name = 'StateMigrationError';
+  constructor(
+    readonly fromVersion: number,
+    readonly toVersion: number,
+    cause: unknown,
+  ) {
+    super(
+      `state schema migration ${fromVersion} -> ${toVersion} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/** The file was written by a newer daemon; refusing to touch it rather than guess. */
+export class StateSchemaTooNewError extends ActiveRouterError {
+  readonly code = 'STATE_SCHEMA_TOO_NEW';
+  override readonly name = 'StateSchemaTooNewError';
+  constructor(
+    readonly fileVersion: number,
+    readonly knownVersion: number,
+  ) {
+    super(`state database schema version ${fileVersion} is newer than this daemon knows (${knownVersion})`);
+  }
+}
+
+/** The migration list itself is malformed (versions not 1..n in order): a programming error caught at start. */
+export class StateMigrationListError extends ActiveRouterError {
+  readonly code = 'STATE_MIGRATION_LIST_INVALID';
+  override readonly name = 'StateMigrationListError';
+}
+
+/** A state setting (retention, caps, batch size) is out of its allowed range. */
+export class StateSettingsError extends ActiveRouterError {
+  readonly code = 'STATE_SETTINGS_INVALID';
+  override readonly name = 'StateSettingsError';
+  constructor(
+    readonly setting: string,
+    detail: string,
+  ) {
+    super(`invalid state setting ${setting}: ${detail}`);
+  }
+}
+
+/** The writer or reader was used after `close()`. */
+export class StateClosedError extends ActiveRouterError {
+  readonly code = 'STATE_CLOSED';
+  override readonly name = 'StateClosedError';
+  constructor() {
+    super('state database is closed');
+  }
+}
+
+/** A metric parameter (N of the query rate, a percentile, a window, a ring capacity) is out of range. */
+export class MetricsConfigError extends ActiveRouterError {
+  readonly code = 'METRICS_CONFIG_INVALID';
+  override readonly name = 'MetricsConfigError';
+  constructor(
+    readonly parameter: string,
+    detail: string,
+  ) {
+    super(`invalid metrics parameter ${parameter}: ${detail}`);
+  }
+}
+
+/** Every code above, documented: errors.test.ts fails when a class has a code missing here. */
+export const STATE_METRICS_ERROR_CODES: Readonly<Record<string, string>> = {
+  STATE_OPEN_FAILED: 'the state database file could not be opened or configured',
+  STATE_MIGRATION_FAILED: 'a schema migration step failed and was rolled back',
+  STATE_SCHEMA_TOO_NEW: 'the database file has a schema version newer than this daemon',
+  STATE_MIGRATION_LIST_INVALID: 'the built-in migration list is not numbered 1..n',
+  STATE_SETTINGS_INVALID: 'a state setting (retention, row cap, batch, queue) is out of range',
+  STATE_CLOSED: 'the state database was used after close()',
+  METRICS_CONFIG_INVALID: 'a metrics parameter (N, percentile, window, capacity) is out of range',
+};

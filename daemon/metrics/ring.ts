@@ -1,0 +1,58 @@
+/**
+ * Fixed-capacity ring buffer of timestamped samples: pushing onto a full ring
+ * overwrites the oldest entry and reports it, so the caller can count the
+ * eviction and know up to which timestamp history is incomplete.
+ */
+import { MetricsConfigError } from '../errors.js';
+
+/** Largest ring accepted: one ring of this size is ~1.6 MB of sample objects; more is a configuration mistake. */
+export const RING_MAX_CAPACITY = 65_536;
+
+export class Ring<T> {
+  private readonly items: (T | undefined)[];
+  private head = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > RING_MAX_CAPACITY) {
+      throw new MetricsConfigError('ringCapacity', `${capacity} is not an integer in [1, ${RING_MAX_CAPACITY}]`);
+    }
+    this.items = new Array<T | undefined>(capacity);
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  /** Appends `item`; returns the entry it overwrote when the ring was full, else undefined. */
+  push(item: T): T | undefined {
+    const slot = (this.head + this.size) % this.capacity;
+    if (this.size < this.capacity) {
+      this.items[slot] = item;
+      this.size += 1;
+      return undefined;
+    }
+    const evicted = this.items[this.head];
+    this.items[this.head] = item;
+    this.head = (this.head + 1) % this.capacity;
+    return evicted;
+  }
+
+  /** Oldest to newest (insertion order). */
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = 0; i < this.size; i++) {
+      const item = this.items[(this.head + i) % this.capacity];
+      if (item !== undefined) yield item;
+    }
+  }
+
+  toArray(): T[] {
+    return [...this];
+  }
+
+  clear(): void {
+    this.items.fill(undefined);
+    this.head = 0;
+    this.size = 0;
+  }
+}

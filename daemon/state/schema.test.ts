@@ -1,0 +1,92 @@
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  StateMigrationError,
+  StateMigrationListError,
+  StateOpenError,
+  StateSchemaTooNewError,
+} from '../errors.js';
+import { openDatabase } from './open-database.js';
+import { MIGRATIONS, latestVersion, migrate, schemaVersion } from './schema.js';
+import type { Migration } from './schema.js';
+import { makeTempDir } from './test-temp-dir.js';
+
+let tmp: ReturnType<typeof makeTempDir>;
+beforeEach(() => {
+  tmp = makeTempDir();
+});
+afterEach(() => tmp.remove());
+
+const tables = (db: Database.Database): string[] =>
+  db
+    .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+    .all()
+    .map((r) => r.name);
+
+describe('openDatabase + migrations', () => {
+  it('creates the schema from an empty file, in WAL mode with synchronous=NORMAL and foreign keys on', () => {
+    const db = openDatabase(tmp.path('state.db'));
+    expect(schemaVersion(db)).toBe(latestVersion());
+    expect(tables(db)).toEqual(['counters', 'events', 'metric_windows', 'queries', 'servers', 'sessions']);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    db.close();
+  });
+
+  it('re-opens an existing file without re-applying migrations and keeps its rows', () => {
+    const path = tmp.path('state.db');
+    const db1 = openDatabase(path);
+    db1.prepare(`INSERT INTO counters (name, value, updated) VALUES ('x', 1, 2)`).run();
+    db1.close();
+    const db2 = new Database(path);
+    expect(migrate(db2)).toEqual([]);
+    expect(db2.prepare(`SELECT value FROM counters WHERE name = 'x'`).get()).toEqual({ value: 1 });
+    db2.close();
+  });
+
+  it('applies only the missing steps when a newer migration is added', () => {
+    const path = tmp.path('state.db');
+    openDatabase(path).close();
+    const next: Migration[] = [...MIGRATIONS, { version: 2, name: 'test column', sql: 'ALTER TABLE servers ADD COLUMN note TEXT' }];
+    const db = new Database(path);
+    expect(migrate(db, next)).toEqual([2]);
+    expect(schemaVersion(db)).toBe(2);
+    expect(migrate(db, next)).toEqual([]);
+    db.close();
+  });
+
+  it('refuses a file from a newer schema', () => {
+    const path = tmp.path('state.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${latestVersion() + 1}`);
+    db.close();
+    expect(() => openDatabase(path)).toThrow(StateSchemaTooNewError);
+  });
+
+  it('rolls a failing step back and leaves the previous version', () => {
+    const db = new Database(tmp.path('state.db'));
+    const broken: Migration[] = [...MIGRATIONS, { version: 2, name: 'broken', sql: 'CREATE TABLE t (a); SELECT nope FROM nowhere;' }];
+    let caught: unknown;
+    try {
+      migrate(db, broken);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(StateMigrationError);
+    expect((caught as StateMigrationError).code).toBe('STATE_MIGRATION_FAILED');
+    expect(schemaVersion(db)).toBe(1);
+    expect(tables(db)).not.toContain('t');
+    db.close();
+  });
+
+  it('rejects a migration list that is not numbered 1..n', () => {
+    const db = new Database(':memory:');
+    expect(() => migrate(db, [{ version: 2, name: 'gap', sql: '' }])).toThrow(StateMigrationListError);
+    db.close();
+  });
+
+  it('names an unopenable path with StateOpenError', () => {
+    expect(() => openDatabase(tmp.path('no/such/dir/state.db'))).toThrow(StateOpenError);
+  });
+});
