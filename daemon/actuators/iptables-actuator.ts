@@ -1,0 +1,145 @@
+/**
+ * The iptables actuator: reconciles our DNAT/SNAT/reset rules (layout in
+ * rule-text.ts) towards a desired state. Each call reads the actual rules
+ * with `iptables-save`, diffs by comment tag and chain name
+ * (restore-plan.ts), and applies ONE atomic `iptables-restore --noflush`
+ * batch per address family. Start-up, change, crash repair and shutdown all
+ * go through `reconcile`/`clear` (fail-open invariant: nothing of ours
+ * survives outside our own chains, and a new start removes what a killed
+ * run left behind).
+ */
+import type { BackendChoice, IptablesBackend } from './iptables-backend.js';
+import { detectBackend } from './iptables-backend.js';
+import { InvalidDesiredStateError, IptablesCommandError } from './errors.js';
+import type { IpFamily } from './ip-address.js';
+import { parseIptablesSave } from './iptables-save-parse.js';
+import type { FamilyPlan, OwnedState } from './restore-plan.js';
+import { ownedStateFromSnapshot, planClear, planFamily } from './restore-plan.js';
+import { normalizeDesiredState } from './desired-state.js';
+import { buildFamilyRules } from './rule-text.js';
+import type { CommandRunner } from './run-command.js';
+import { runCommand } from './run-command.js';
+import type { DesiredState } from './types.js';
+
+/** `-w`: wait this many seconds for the xtables lock instead of failing at once (legacy backend). */
+export const XTABLES_LOCK_WAIT_S = 5;
+
+export interface IptablesActuatorOptions {
+  /** Backend override; 'auto' follows what the system's `iptables` is. */
+  readonly backend?: BackendChoice;
+  /** Process runner (tests of the pure parts never need one; integration runs the real tools). */
+  readonly run?: CommandRunner;
+}
+
+export interface ActuatorPlan {
+  readonly families: readonly FamilyPlan[];
+  /** Families left alone, with the reason (e.g. ip6tables unavailable and nothing IPv6 wanted). */
+  readonly skipped: readonly { readonly family: IpFamily; readonly reason: string }[];
+}
+
+export interface ReconcileResult extends ActuatorPlan {
+  /** True when at least one iptables-restore batch ran. */
+  readonly applied: boolean;
+}
+
+export interface ClearResult {
+  readonly applied: boolean;
+  readonly scripts: Readonly<Partial<Record<IpFamily, string>>>;
+}
+
+const FAMILIES: readonly IpFamily[] = [4, 6];
+
+export class IptablesActuator {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly backend: IptablesBackend,
+    private readonly run: CommandRunner,
+  ) {}
+
+  static async create(options: IptablesActuatorOptions = {}): Promise<IptablesActuator> {
+    const run = options.run ?? runCommand;
+    return new IptablesActuator(await detectBackend(run, options.backend ?? 'auto'), run);
+  }
+
+  /** The exact scripts reconcile would apply now (dry run): applies nothing. */
+  plan(desired: DesiredState): Promise<ActuatorPlan> {
+    return this.serial(() => this.computePlan(desired));
+  }
+
+  /** Brings the actual rules to `desired`; returns what changed. */
+  reconcile(desired: DesiredState): Promise<ReconcileResult> {
+    return this.serial(async () => {
+      const plan = await this.computePlan(desired);
+      let applied = false;
+      for (const fp of plan.families) {
+        if (fp.script === '') continue;
+        await this.restore(fp.family, fp.script);
+        applied = true;
+      }
+      return { ...plan, applied };
+    });
+  }
+
+  /** Removes our chains and jumps (and nothing else), in every family where they exist. */
+  clear(): Promise<ClearResult> {
+    return this.serial(async () => {
+      const scripts: Partial<Record<IpFamily, string>> = {};
+      let applied = false;
+      for (const family of FAMILIES) {
+        const owned = await this.readOwned(family, family === 4);
+        if (!owned) continue;
+        const script = planClear(owned);
+        if (script === '') continue;
+        scripts[family] = script;
+        await this.restore(family, script);
+        applied = true;
+      }
+      return { applied, scripts };
+    });
+  }
+
+  /** What of ours exists in one family; undefined when that family's tools fail and `required` is false. */
+  async readOwned(family: IpFamily, required = true): Promise<OwnedState | undefined> {
+    const tool = this.backend.tools[family].save;
+    const res = await this.run(tool, []);
+    if (res.failure !== undefined || res.exitCode !== 0) {
+      if (!required) return undefined;
+      throw new IptablesCommandError(tool, [], res.exitCode, res.failure ?? res.stderr);
+    }
+    return ownedStateFromSnapshot(parseIptablesSave(res.stdout));
+  }
+
+  private async computePlan(desired: DesiredState): Promise<ActuatorPlan> {
+    const norm = normalizeDesiredState(desired);
+    if (norm.kind === 'error') throw new InvalidDesiredStateError(norm.problems);
+    const families: FamilyPlan[] = [];
+    const skipped: { family: IpFamily; reason: string }[] = [];
+    for (const family of FAMILIES) {
+      const rules = buildFamilyRules(norm.value, family);
+      const wanted = rules.redirectKeys.size > 0 || rules.snatKeys.size > 0;
+      const owned = await this.readOwned(family, family === 4 || wanted);
+      if (!owned) {
+        skipped.push({ family, reason: `${this.backend.tools[family].save} unavailable and nothing IPv${family} desired` });
+        continue;
+      }
+      families.push(planFamily(owned, rules, family === 4));
+    }
+    return { families, skipped };
+  }
+
+  private async restore(family: IpFamily, script: string): Promise<void> {
+    const tool = this.backend.tools[family].restore;
+    const args = ['--noflush', '-w', String(XTABLES_LOCK_WAIT_S)];
+    const res = await this.run(tool, args, script);
+    if (res.failure !== undefined || res.exitCode !== 0) {
+      throw new IptablesCommandError(tool, args, res.exitCode, `${res.failure ?? ''}${res.stderr}`);
+    }
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
