@@ -9,6 +9,9 @@ const instances: errors.ActiveRouterError[] = [
   new errors.StateSettingsError('batchRows', 'zero'),
   new errors.StateClosedError(),
   new errors.MetricsConfigError('queryRateN', 'one'),
+  new errors.StatusListenError('in use'),
+  new errors.UsageError('bad HOST:PORT'),
+  new errors.DaemonStartError('no capture'),
 ];
 
 describe('daemon errors', () => {

@@ -1,6 +1,6 @@
 /**
- * Daemon-wide operational errors of the state database (daemon/state) and the
- * metric math (daemon/metrics). Every class carries a stable `code` string so
+ * Daemon-wide operational errors: state database (daemon/state), metric math
+ * (daemon/metrics), status endpoint, CLI usage and start-up. Every class carries a stable `code` string so
  * callers and tests match on it, never on the message (fastify-style: all
  * codes in one place, listed in `STATE_METRICS_ERROR_CODES`).
  */
@@ -89,6 +89,24 @@ export class MetricsConfigError extends ActiveRouterError {
   }
 }
 
+/** The status endpoint cannot listen where the policy says (address in use, not local, bad socket path). */
+export class StatusListenError extends ActiveRouterError {
+  readonly code = 'STATUS_LISTEN_FAILED';
+  override readonly name = 'StatusListenError';
+}
+
+/** A command-line argument is malformed (exit code 2). */
+export class UsageError extends ActiveRouterError {
+  readonly code = 'USAGE';
+  override readonly name = 'UsageError';
+}
+
+/** The daemon could not start: capture, database, actuators or status endpoint failed. */
+export class DaemonStartError extends ActiveRouterError {
+  readonly code = 'DAEMON_START_FAILED';
+  override readonly name = 'DaemonStartError';
+}
+
 /** Every code above, documented: errors.test.ts fails when a class has a code missing here. */
 export const STATE_METRICS_ERROR_CODES: Readonly<Record<string, string>> = {
   STATE_OPEN_FAILED: 'the state database file could not be opened or configured',
@@ -98,4 +116,7 @@ export const STATE_METRICS_ERROR_CODES: Readonly<Record<string, string>> = {
   STATE_SETTINGS_INVALID: 'a state setting (retention, row cap, batch, queue) is out of range',
   STATE_CLOSED: 'the state database was used after close()',
   METRICS_CONFIG_INVALID: 'a metrics parameter (N, percentile, window, capacity) is out of range',
+  STATUS_LISTEN_FAILED: 'the status endpoint could not listen where the policy says',
+  USAGE: 'a command-line argument is malformed',
+  DAEMON_START_FAILED: 'the daemon could not start (capture, database, actuators or status endpoint)',
 };

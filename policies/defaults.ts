@@ -1,0 +1,32 @@
+/**
+ * Default values filled in where a policy file is silent. They match the
+ * paper's set-up (OpenNap on 8888; N = 10 queries per query-rate sample) and
+ * `examples/default.yaml`, which spells the same values out with comments.
+ */
+import type { ProtocolName } from './types.js';
+
+export const DEFAULTS = {
+  interfaces: ['any'],
+  snaplen: 65_535,
+  captureBufferMB: 16,
+  learn: true,
+  // OpenNap servers commonly listen on 8888 and 7777; mainline DHT nodes on 6881. The grid protocol is ours
+  // and has no conventional port, so its servers are found by probing (learn) or named in `watch`.
+  protocolPorts: { opennap: [8888, 7777], dht: [6881], grid: [] } satisfies Record<ProtocolName, number[]>,
+  metricsWindow: '10s',
+  queriesPerSample: 10,
+  tick: '500ms',
+  holdBeforeAct: '1s',
+  holdBeforeRelease: '10s',
+  cooldown: '30s',
+  actionListen: '0.0.0.0:0',
+  cacheTtl: '300s',
+  cacheEntries: 10_000,
+  cacheBytes: '64MB',
+  onRelease: 'drain',
+  upstreamTimeout: '3s',
+  dryRun: false,
+  statusListen: '127.0.0.1:9900',
+  databasePath: '/var/lib/active-router/state.db',
+  retention: '1h',
+} as const;
