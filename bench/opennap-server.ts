@@ -1,0 +1,344 @@
+/**
+ * Benchmark of the OpenNap directory server (opennap/server.ts): searches per
+ * second and latency (search sent → first 201 or the 202) on loopback, with
+ * the paper's catalogue (seed 001 §5.3) shared by the load clients.
+ *
+ *   node dist/bench/opennap-server.js [--duration S] [--warmup S]
+ *
+ * The server runs in a forked child process (this same file with `--child`)
+ * so the load generator does not share its core. The load generator is a
+ * lean raw-socket loader, not OpenNapClient: it only walks frame headers and
+ * never parses 201 lines, so at tens of thousands of searches per second the
+ * loader is not what is measured. Prints a table and writes
+ * bench-out/opennap-server.json.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { assignFilesToPeers, KeywordPicker, paperCatalogue } from '../opennap/catalogue.js';
+import { encodeFrame } from '../opennap/codec.js';
+import { MessageType } from '../opennap/message-types.js';
+import { buildLogin, buildShareFile } from '../opennap/messages.js';
+import { Random } from '../opennap/random.js';
+import { serializeSearch } from '../opennap/search-expression.js';
+import { OpenNapServer } from '../opennap/server.js';
+import type { ServerStatsSnapshot } from '../opennap/server-stats.js';
+
+interface Scenario {
+  name: string;
+  clients: number;
+  outstanding: number;
+  /** Target from the design brief, searches/s. */
+  targetPerSecond: number;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { name: '13 clients x 16 outstanding', clients: 13, outstanding: 16, targetPerSecond: 30_000 },
+  { name: '200 clients x 4 outstanding', clients: 200, outstanding: 4, targetPerSecond: 15_000 },
+];
+
+/** Latency samples kept per scenario; beyond it samples are dropped (counted), so memory stays bounded. */
+const MAX_SAMPLES = 5_000_000;
+
+/** Target p99 of the first response, ms. */
+const TARGET_P99_MS = 10;
+
+// ── child: the server ──────────────────────────────────────────────────────
+
+type ChildMessage =
+  | { kind: 'listening'; port: number }
+  | { kind: 'stats'; stats: ServerStatsSnapshot; cpuMs: number; searchesSinceMark: number };
+
+async function runChild(): Promise<void> {
+  const server = new OpenNapServer({ host: '127.0.0.1', port: 0, name: 'bench' });
+  await server.start();
+  let cpuMark = process.cpuUsage();
+  let searchesMark = 0;
+  process.send?.({ kind: 'listening', port: server.address().port } satisfies ChildMessage);
+  process.on('message', (m: { kind: string }) => {
+    if (m.kind === 'mark') {
+      cpuMark = process.cpuUsage();
+      searchesMark = server.stats().searches;
+    } else if (m.kind === 'stats') {
+      const cpu = process.cpuUsage(cpuMark);
+      const stats = server.stats();
+      const searchesSinceMark = stats.searches - searchesMark;
+      process.send?.({ kind: 'stats', stats, cpuMs: (cpu.user + cpu.system) / 1000, searchesSinceMark } satisfies ChildMessage);
+    } else if (m.kind === 'stop') {
+      void server.stop().then(() => process.exit(0));
+    }
+  });
+}
+
+function startChild(): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
+    child.once('message', (m: ChildMessage) => {
+      if (m.kind === 'listening') resolve({ child, port: m.port });
+    });
+  });
+}
+
+function ask(
+  child: ChildProcess,
+  kind: 'mark' | 'stats',
+): Promise<{ stats: ServerStatsSnapshot; cpuMs: number; searchesSinceMark: number } | undefined> {
+  child.send({ kind });
+  if (kind === 'mark') return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    child.once('message', (m: ChildMessage) => {
+      if (m.kind === 'stats') resolve({ stats: m.stats, cpuMs: m.cpuMs, searchesSinceMark: m.searchesSinceMark });
+    });
+  });
+}
+
+// ── parent: the lean loader ───────────────────────────────────────────────
+
+interface Recorder {
+  measuring: boolean;
+  completed: number;
+  results: number;
+  samples: Float64Array;
+  count: number;
+  dropped: number;
+}
+
+class LoadConnection {
+  private leftover: Buffer | undefined;
+  private readonly sentAt: number[] = [];
+  private head = 0;
+  private firstSeen = false;
+  private loggedIn = false;
+  private running = false;
+  private onLogin: (() => void) | undefined;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly searches: readonly Buffer[],
+    private readonly picker: KeywordPicker,
+    private readonly wordIndex: ReadonlyMap<string, number>,
+    private readonly rec: Recorder,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => undefined);
+  }
+
+  login(nick: string, shares: readonly Buffer[]): Promise<void> {
+    const login = encodeFrame(MessageType.Login, buildLogin({ nick, password: 'pw', port: 6699, clientInfo: 'bench', linkType: 7 }));
+    this.socket.write(Buffer.concat([login, ...shares]));
+    return new Promise((resolve) => {
+      this.onLogin = resolve;
+    });
+  }
+
+  start(outstanding: number): void {
+    this.running = true;
+    this.send(outstanding);
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  get idle(): boolean {
+    return this.head >= this.sentAt.length;
+  }
+
+  private send(n: number): void {
+    const frames: Buffer[] = [];
+    const now = performance.now();
+    for (let i = 0; i < n; i++) {
+      frames.push(this.searches[this.wordIndex.get(this.picker.next()) ?? 0]!);
+      this.sentAt.push(now);
+    }
+    this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+  }
+
+  private onData(chunk: Buffer): void {
+    const buf = this.leftover === undefined ? chunk : Buffer.concat([this.leftover, chunk]);
+    let at = 0;
+    let finished = 0;
+    const now = performance.now();
+    while (buf.length - at >= 4) {
+      const len = buf.readUInt16LE(at);
+      if (buf.length - at < 4 + len) break;
+      const type = buf.readUInt16LE(at + 2);
+      at += 4 + len;
+      if (type === MessageType.SearchResult || type === MessageType.SearchEnd) {
+        if (!this.firstSeen) {
+          this.firstSeen = true;
+          this.record(now - this.sentAt[this.head]!);
+        }
+        if (type === MessageType.SearchResult) {
+          if (this.rec.measuring) this.rec.results++;
+        } else {
+          this.head++;
+          this.firstSeen = false;
+          finished++;
+          if (this.rec.measuring) this.rec.completed++;
+        }
+      } else if (type === MessageType.LoginAck && !this.loggedIn) {
+        this.loggedIn = true;
+        this.onLogin?.();
+      }
+    }
+    this.leftover = at < buf.length ? buf.subarray(at) : undefined;
+    if (this.head > 4096) {
+      this.sentAt.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.running && finished > 0) this.send(finished);
+  }
+
+  private record(ms: number): void {
+    const r = this.rec;
+    if (!r.measuring) return;
+    if (r.count < r.samples.length) r.samples[r.count++] = ms;
+    else r.dropped++;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+interface ScenarioResult {
+  scenario: string;
+  clients: number;
+  outstanding: number;
+  durationS: number;
+  searches: number;
+  searchesPerSecond: number;
+  resultsPerSearch: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  serverCpuPercent: number;
+  /** CPU of this loader process over the window: near 100 means the loader, not the server, limits the rate. */
+  loaderCpuPercent: number;
+  /** Searches the server counted over the window (cross-check of the loader's count). */
+  serverSearches: number;
+  samplesDropped: number;
+  targetPerSecond: number;
+  targetP99Ms: number;
+  serverErrors: Record<string, number>;
+}
+
+async function runScenario(sc: Scenario, durationS: number, warmupS: number): Promise<ScenarioResult> {
+  const { child, port } = await startChild();
+  const catalogue = paperCatalogue(1);
+  const words = catalogue.keywords.map((k) => k.word);
+  const wordIndex = new Map(words.map((w, i) => [w, i]));
+  const searches = words.map((w) => encodeFrame(MessageType.Search, serializeSearch({ include: [w], exclude: [], maxResults: 100 })));
+  const shares = assignFilesToPeers(catalogue.files, sc.clients, new Random(11));
+  const rec: Recorder = { measuring: false, completed: 0, results: 0, samples: new Float64Array(MAX_SAMPLES), count: 0, dropped: 0 };
+  const conns: LoadConnection[] = [];
+  try {
+    for (let i = 0; i < sc.clients; i++) {
+      const conn = new LoadConnection(await connect(port), searches, new KeywordPicker(catalogue, new Random(100 + i)), wordIndex, rec);
+      const shareFrames = (shares[i] ?? []).map((f) =>
+        encodeFrame(MessageType.ShareFile, buildShareFile({ filename: f.name, md5: f.md5, size: f.size, bitrate: f.bitrate, freq: f.freq, duration: f.duration })),
+      );
+      await conn.login(`bench${i}`, shareFrames);
+      conns.push(conn);
+    }
+    for (const c of conns) c.start(sc.outstanding);
+    await new Promise((r) => setTimeout(r, warmupS * 1000));
+    await ask(child, 'mark');
+    rec.measuring = true;
+    const loaderCpu = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, durationS * 1000));
+    rec.measuring = false;
+    const elapsedS = (performance.now() - t0) / 1000;
+    const loaderUsage = process.cpuUsage(loaderCpu);
+    const server = await ask(child, 'stats');
+    for (const c of conns) c.stop();
+    const sorted = rec.samples.subarray(0, rec.count).sort();
+    return {
+      scenario: sc.name,
+      clients: sc.clients,
+      outstanding: sc.outstanding,
+      durationS: Number(elapsedS.toFixed(2)),
+      searches: rec.completed,
+      searchesPerSecond: Math.round(rec.completed / elapsedS),
+      resultsPerSearch: rec.completed === 0 ? 0 : Number((rec.results / rec.completed).toFixed(2)),
+      p50Ms: Number(percentile(sorted, 50).toFixed(3)),
+      p99Ms: Number(percentile(sorted, 99).toFixed(3)),
+      maxMs: Number((sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN).toFixed(3)),
+      serverCpuPercent: server === undefined ? Number.NaN : Math.round((server.cpuMs / (elapsedS * 1000)) * 100),
+      loaderCpuPercent: Math.round(((loaderUsage.user + loaderUsage.system) / 1000 / (elapsedS * 1000)) * 100),
+      serverSearches: server?.searchesSinceMark ?? 0,
+      samplesDropped: rec.dropped,
+      targetPerSecond: sc.targetPerSecond,
+      targetP99Ms: TARGET_P99_MS,
+      serverErrors: server?.stats.errors ?? {},
+    };
+  } finally {
+    for (const c of conns) c.close();
+    child.send({ kind: 'stop' });
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+function argValue(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!(v > 0)) {
+    process.stderr.write(`opennap-server bench: ${name} needs a positive number\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+function printTable(rows: readonly ScenarioResult[]): void {
+  const header = ['scenario', 'searches/s', 'target', 'p50 ms', 'p99 ms', 'results/search', 'server cpu %', 'loader cpu %'];
+  const body = rows.map((r) => [
+    r.scenario,
+    String(r.searchesPerSecond),
+    `>= ${r.targetPerSecond}`,
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    r.resultsPerSearch.toFixed(2),
+    String(r.serverCpuPercent),
+    String(r.loaderCpuPercent),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  for (const line of [header, ...body]) process.stdout.write(`${line.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--child')) {
+    await runChild();
+    return;
+  }
+  const durationS = argValue('--duration', 10);
+  const warmupS = argValue('--warmup', 1);
+  const rows: ScenarioResult[] = [];
+  for (const sc of SCENARIOS) rows.push(await runScenario(sc, durationS, warmupS));
+  printTable(rows);
+  mkdirSync('bench-out', { recursive: true });
+  writeFileSync('bench-out/opennap-server.json', `${JSON.stringify({ bench: 'opennap-server', at: new Date().toISOString(), rows }, null, 2)}\n`);
+  process.stdout.write('wrote bench-out/opennap-server.json\n');
+}
+
+await main();

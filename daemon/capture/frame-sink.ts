@@ -1,0 +1,14 @@
+/**
+ * The one callback shape through which frames leave the capture module, live
+ * or from a file, so the capture loop treats both alike.
+ */
+
+/**
+ * Receives one link-layer frame.
+ * - `linkType`: LINKTYPE_* number (see link-types.ts).
+ * - `frame`: the captured bytes. It is a view into a buffer that is reused for
+ *   the next frame: copy whatever must outlive the call, never keep `frame`.
+ * - `ts`: capture time in milliseconds since the epoch (fractional).
+ * - `iface`: interface name (live) or the pcapng interface name / `file#N`.
+ */
+export type FrameSink = (linkType: number, frame: Buffer, ts: number, iface: string) => void;

@@ -1,0 +1,81 @@
+// pcap files on disk: PcapWriter.open → readPcapFile across chunk boundaries, tcpdump reads what
+// we write, and file-level errors are named.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PcapFileError, PcapFormatError } from './errors.js';
+import { LINKTYPE_ETHERNET } from './link-types.js';
+import { readPcapFile } from './pcap-file.js';
+import { PcapWriter } from './pcap-writer.js';
+import { TCP_ACK, TCP_PSH, tcpFrame, udpFrame } from './test-frames.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'arcap-file-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function sampleFrames(n: number): { frame: Buffer; ts: number }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    frame:
+      i % 2 === 0
+        ? tcpFrame('10.9.0.2', 40000 + (i % 100), '10.9.0.1', 8888, TCP_ACK | TCP_PSH, Buffer.alloc(i % 700, i & 0xff))
+        : udpFrame('fd00::2', 6881, 'fd00::1', 6881, Buffer.alloc(i % 90, 1)),
+    ts: 1_700_000_000_000 + i * 0.25,
+  }));
+}
+
+describe('pcap files', () => {
+  for (const precision of ['us', 'ns'] as const) {
+    it(`writes and reads back ${precision} files across read chunks`, async () => {
+      const path = join(dir, `rt-${precision}.pcap`);
+      const frames = sampleFrames(1000);
+      const w = PcapWriter.open(path, { linkType: LINKTYPE_ETHERNET, precision, bufferBytes: 4096 });
+      for (const f of frames) w.write(f.frame, f.ts);
+      w.close();
+      const got: { frame: Buffer; ts: number; iface: string; linkType: number }[] = [];
+      const result = await readPcapFile(path, (linkType, frame, ts, iface) => got.push({ frame: Buffer.from(frame), ts, iface, linkType }), {
+        chunkBytes: 1000,
+      });
+      expect(result).toMatchObject({ kind: 'complete', format: 'pcap', frames: frames.length });
+      expect(got.map((g) => g.frame)).toEqual(frames.map((f) => f.frame));
+      got.forEach((g, i) => expect(g.ts).toBeCloseTo(frames[i]?.ts ?? 0, 3));
+      expect(new Set(got.map((g) => `${g.iface}/${g.linkType}`))).toEqual(new Set([`${path}#0/1`]));
+    });
+  }
+
+  it('tcpdump reads the files PcapWriter writes, record for record', () => {
+    const path = join(dir, 'tcpdump.pcap');
+    const frames = sampleFrames(50);
+    const w = PcapWriter.open(path, { linkType: LINKTYPE_ETHERNET, precision: 'ns' });
+    for (const f of frames) w.write(f.frame, f.ts);
+    w.close();
+    const out = execFileSync('tcpdump', ['-nn', '-r', path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines = out.trim().split('\n');
+    expect(lines.length).toBe(50);
+    expect(lines[0]).toContain('10.9.0.2.40000 > 10.9.0.1.8888');
+    expect(lines[1]).toContain('fd00::2.6881 > fd00::1.6881');
+  });
+
+  it('a truncated file delivers every complete record and reports truncated', async () => {
+    const path = join(dir, 'cut.pcap');
+    const frames = sampleFrames(100);
+    const w = PcapWriter.open(path, { linkType: LINKTYPE_ETHERNET });
+    for (const f of frames) w.write(f.frame, f.ts);
+    w.close();
+    const whole = readFileSync(path);
+    writeFileSync(path, whole.subarray(0, whole.length - 5));
+    let n = 0;
+    const result = await readPcapFile(path, () => n++, { chunkBytes: 333 });
+    expect(n).toBe(99);
+    expect(result).toMatchObject({ kind: 'truncated', frames: 99, stop: { event: 'pcap.truncated_record' } });
+  });
+
+  it('missing file → PcapFileError; not a capture → PcapFormatError', async () => {
+    await expect(readPcapFile(join(dir, 'nope.pcap'), () => {})).rejects.toBeInstanceOf(PcapFileError);
+    const txt = join(dir, 'text.pcap');
+    writeFileSync(txt, 'this is not a capture file\n');
+    await expect(readPcapFile(txt, () => {})).rejects.toMatchObject({ name: 'PcapFormatError', code: 'PCAP_BAD_MAGIC' });
+    await expect(readPcapFile(txt, () => {})).rejects.toBeInstanceOf(PcapFormatError);
+    expect(() => PcapWriter.open(join(dir, 'no/such/dir.pcap'), { linkType: 1 })).toThrow(PcapFileError);
+  });
+});

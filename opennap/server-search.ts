@@ -1,0 +1,97 @@
+/**
+ * Answering a search (200) like the C server's search.c: keyword AND through
+ * the inverted index, never the searcher's own files (`search_callback`), no
+ * result when both ends are firewalled (data port 0: no transfer could
+ * happen), filters on bitrate/freq/size/duration/linespeed, at most
+ * MAX_RESULTS lines, then 202. A search the grammar cannot read gets 404
+ * "invalid search request" followed by 202, as search.c does (`goto done`),
+ * so the client's query/answer order stays intact.
+ *
+ * Search strings repeat a lot (Zipf-like keyword popularity), so parsed
+ * queries are kept in a small bounded cache keyed by the raw data.
+ */
+import { encodeFrame } from './codec.js';
+import type { FileIndex } from './file-index.js';
+import { MessageType } from './message-types.js';
+import { matchesFilters, parseSearch } from './search-expression.js';
+import type { SearchParseResult, SearchQuery } from './search-expression.js';
+import type { ServerCounters } from './server-stats.js';
+import type { ServerFile, ServerUser } from './server-model.js';
+
+/**
+ * Parsed queries kept. A workload's distinct query strings are few (one per
+ * keyword × filter combination); 4096 covers the paper's 126 keywords many
+ * times over while bounding what a client sending unique strings can pin.
+ */
+export const QUERY_CACHE_ENTRIES = 4096;
+
+/** Longest search data cached: longer strings are parsed every time rather than pinned in memory. */
+export const QUERY_CACHE_MAX_KEY = 512;
+
+const END_FRAME = encodeFrame(MessageType.SearchEnd);
+
+export class QueryCache {
+  private readonly entries = new Map<string, SearchParseResult>();
+
+  constructor(
+    private readonly counters: ServerCounters,
+    private readonly capacity = QUERY_CACHE_ENTRIES,
+  ) {}
+
+  parse(text: string): SearchParseResult {
+    const hit = this.entries.get(text);
+    if (hit !== undefined) return hit;
+    const parsed = parseSearch(text);
+    if (text.length <= QUERY_CACHE_MAX_KEY) {
+      if (this.entries.size >= this.capacity) {
+        // Oldest first (Map keeps insertion order): cheap, and a popular query is re-added at once.
+        const oldest = this.entries.keys().next();
+        if (oldest.done !== true) this.entries.delete(oldest.value);
+        this.counters.count('opennap.query_cache_evicted');
+      }
+      this.entries.set(text, parsed);
+    }
+    return parsed;
+  }
+}
+
+function hasFilters(q: SearchQuery): boolean {
+  return (
+    q.linespeed !== undefined || q.bitrate !== undefined || q.freq !== undefined || q.size !== undefined || q.duration !== undefined
+  );
+}
+
+/** The files a search by `searcher` returns, in index order. */
+export function findResults(index: FileIndex<ServerFile>, searcher: ServerUser, q: SearchQuery): ServerFile[] {
+  const filtered = hasFilters(q);
+  const searcherFirewalled = searcher.port === 0;
+  return index.search(q.include, q.exclude, q.maxResults, (file) => {
+    const owner = file.owner;
+    if (owner === searcher) return false;
+    if (searcherFirewalled && owner.port === 0) return false;
+    if (!filtered) return true;
+    const s = file.shared;
+    return matches(q, s.bitrate, s.freq, s.size, s.duration, owner.linkType);
+  });
+}
+
+function matches(q: SearchQuery, bitrate: number, freq: number, size: number, duration: number, linespeed: number): boolean {
+  return matchesFilters(q, { bitrate, freq, size, duration, linespeed });
+}
+
+/** The whole answer to one search as a single buffer: every 201 frame then the 202. */
+export function encodeResults(files: readonly ServerFile[]): Buffer {
+  if (files.length === 0) return END_FRAME;
+  let total = END_FRAME.length;
+  for (const f of files) total += f.resultFrame.length;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const f of files) at += f.resultFrame.copy(out, at);
+  END_FRAME.copy(out, at);
+  return out;
+}
+
+/** The answer to a search the grammar cannot read: 404 then 202 (search.c). */
+export function encodeSearchError(message: string): Buffer {
+  return Buffer.concat([encodeFrame(MessageType.GeneralError, `invalid search request: ${message}`), END_FRAME]);
+}
