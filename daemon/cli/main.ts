@@ -5,7 +5,10 @@
  * turns a CLI usage error into exit code 2 with a one-line message.
  */
 import { Command, CommanderError } from 'commander';
+import { registerOpennapCommand } from './opennap-command.js';
 import { registerPolicyCommand } from './policy-command.js';
+import { registerReplayCommand } from './replay-command.js';
+import { registerServersCommand } from './servers-command.js';
 import { registerTestnetCommand } from './testnet-command.js';
 
 export function buildProgram(): Command {
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .enablePositionalOptions()
     .exitOverride();
+  registerOpennapCommand(program);
+  registerReplayCommand(program);
+  registerServersCommand(program);
   registerPolicyCommand(program);
   registerTestnetCommand(program);
   return program;

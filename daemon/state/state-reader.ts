@@ -176,7 +176,12 @@ export class StateReader {
          SELECT client_ip, client_port FROM sessions
          WHERE server_id = ? AND open_ts <= ? AND (close_ts IS NULL OR close_ts > ?))`,
     );
+    // Exact counts come from SQL; the timing statistics from the newest MAX_READ_ROWS rows.
+    const countStmt = db.prepare<[number, number, number], { n: number; a: number }>(
+      `SELECT count(*) AS n, count(first_response_ts) AS a FROM queries WHERE server_id = ? AND query_ts > ? AND query_ts <= ?`,
+    );
     return this.listServers().map((s) => {
+      const counts = countStmt.get(s.id, since, nowTs) ?? { n: 0, a: 0 };
       const rows = rowsStmt
         .all(s.id, since, nowTs, since, nowTs, MAX_READ_ROWS)
         .map((r) => ({ queryTs: r.q, firstResponseTs: r.fr }));
@@ -188,9 +193,9 @@ export class StateReader {
         protocol: s.protocol,
         learnt: s.learnt,
         clients,
-        queries: snap.queries,
-        answered: snap.answered,
-        unanswered: snap.unanswered,
+        queries: counts.n,
+        answered: counts.a,
+        unanswered: counts.n - counts.a,
         rtAvgMs: snap.rtAvgMs,
         rtP50Ms: snap.rtP50Ms,
         rtP99Ms: snap.rtP99Ms,

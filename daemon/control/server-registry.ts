@@ -1,0 +1,126 @@
+/**
+ * The servers the router knows, each with its live metric window and the
+ * recent search answers seen for it (the cache proxy's warm start), fed by
+ * the analyzers' events. The state database keeps the durable record; this
+ * keeps what the manager reads every tick in memory, so a tick never waits
+ * on disk (the DB writer batches, up to 100 ms behind).
+ */
+import type { Endpoint } from '../../analyzers/analyzer.js';
+import type { AnalyzerEvent, QueryDoneEvent } from '../../analyzers/events.js';
+import { ServerMetricsWindow } from '../metrics/index.js';
+import type { MetricsSnapshot } from '../metrics/index.js';
+
+/** Servers tracked at once; beyond it the least recently seen is dropped (counted). */
+export const MAX_TRACKED_SERVERS = 4096;
+
+/** Distinct answered queries kept per server for the warm start (≈ a popular catalogue's keywords). */
+export const MAX_WARM_ANSWERS = 4096;
+
+export interface TrackedServer {
+  key: string;
+  endpoint: Endpoint;
+  protocol: string;
+  learnt: 'port' | 'probe' | 'policy';
+  firstSeen: number;
+  lastSeen: number;
+  clients: Set<string>;
+  metrics: ServerMetricsWindow;
+  /** keyword key → the last answer seen, oldest first (Map keeps insertion order). */
+  warm: Map<string, QueryDoneEvent>;
+}
+
+export function serverKey(protocol: string, endpoint: Endpoint): string {
+  return endpoint.ip.includes(':') ? `${protocol}:[${endpoint.ip}]:${endpoint.port}` : `${protocol}:${endpoint.ip}:${endpoint.port}`;
+}
+
+export function endpointText(endpoint: Endpoint): string {
+  return endpoint.ip.includes(':') ? `[${endpoint.ip}]:${endpoint.port}` : `${endpoint.ip}:${endpoint.port}`;
+}
+
+export class ServerRegistry {
+  private readonly servers = new Map<string, TrackedServer>();
+  evicted = 0;
+
+  constructor(private readonly options: { queryRateN: number }) {}
+
+  /** Feeds one analyzer event. */
+  onEvent(event: AnalyzerEvent): void {
+    const server = this.touch(event.protocol, event.server, event.kind === 'server_seen' ? event.learnt : 'port', event.ts);
+    switch (event.kind) {
+      case 'query':
+        server.metrics.recordQuery(event.ts);
+        server.clients.add(event.client.ip);
+        return;
+      case 'first_response':
+        server.metrics.recordResponse(event.queryTs, event.ts);
+        return;
+      case 'query_done':
+        if (event.resultPayloads.length > 0) this.remember(server, event);
+        return;
+      case 'login':
+      case 'session_open':
+        server.clients.add(event.client.ip);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Declares a server named by the policy, before any traffic is seen. */
+  declare(protocol: string, endpoint: Endpoint, ts: number): void {
+    this.touch(protocol, endpoint, 'policy', ts);
+  }
+
+  get(key: string): TrackedServer | undefined {
+    return this.servers.get(key);
+  }
+
+  list(): TrackedServer[] {
+    return [...this.servers.values()];
+  }
+
+  snapshot(key: string, now: number, windowMs: number): MetricsSnapshot | undefined {
+    return this.servers.get(key)?.metrics.snapshot(now, windowMs);
+  }
+
+  /** The answers seen for a server, oldest first, for the cache proxy's warm start. */
+  warmAnswers(key: string): QueryDoneEvent[] {
+    return [...(this.servers.get(key)?.warm.values() ?? [])];
+  }
+
+  private touch(protocol: string, endpoint: Endpoint, learnt: TrackedServer['learnt'], ts: number): TrackedServer {
+    const key = serverKey(protocol, endpoint);
+    let server = this.servers.get(key);
+    if (server === undefined) {
+      if (this.servers.size >= MAX_TRACKED_SERVERS) this.evictOldest();
+      server = {
+        key, endpoint: { ip: endpoint.ip, port: endpoint.port }, protocol, learnt, firstSeen: ts, lastSeen: ts,
+        clients: new Set(), metrics: new ServerMetricsWindow({ queryRateN: this.options.queryRateN }), warm: new Map(),
+      };
+      this.servers.set(key, server);
+    } else if (server.learnt === 'policy' && learnt !== 'policy') {
+      server.learnt = learnt;
+    }
+    if (ts > server.lastSeen) server.lastSeen = ts;
+    return server;
+  }
+
+  private remember(server: TrackedServer, event: QueryDoneEvent): void {
+    const key = [...event.keywords].sort().join(' ');
+    server.warm.delete(key);
+    server.warm.set(key, event);
+    if (server.warm.size > MAX_WARM_ANSWERS) {
+      const oldest = server.warm.keys().next().value;
+      if (oldest !== undefined) server.warm.delete(oldest);
+    }
+  }
+
+  private evictOldest(): void {
+    let oldest: TrackedServer | undefined;
+    for (const s of this.servers.values()) if (oldest === undefined || s.lastSeen < oldest.lastSeen) oldest = s;
+    if (oldest !== undefined) {
+      this.servers.delete(oldest.key);
+      this.evicted++;
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The passive half of the daemon in one object (ARCHITECTURE.md, data flow):
+ * frames → analyzers/ pipeline (decode, reassembly, protocol analyzers) →
+ * events → the state database writer and the in-memory server registry the
+ * manager reads. Used alike by live capture (`run`) and by `replay`, so a
+ * capture replayed gives the same counts as the same traffic seen live.
+ */
+import type { AnalyzerEvent } from '../analyzers/events.js';
+import { Counters } from '../analyzers/counters.js';
+import { AnalyzerRegistry } from '../analyzers/registry.js';
+import { createPipeline } from '../analyzers/flows/pipeline.js';
+import type { Pipeline, ServerSpec } from '../analyzers/flows/pipeline.js';
+import { openNapRegistration } from '../analyzers/opennap/index.js';
+import type { Policy } from '../policies/index.js';
+import type { FrameSink } from './capture/frame-sink.js';
+import { ServerRegistry } from './control/server-registry.js';
+import type { StateHandle } from './state/index.js';
+
+/** Every analyzer this build has; the policy switches them on and off by name. */
+export function buildAnalyzerRegistry(policy: Policy): AnalyzerRegistry {
+  const registry = new AnalyzerRegistry([openNapRegistration]);
+  for (const name of registry.names()) {
+    const settings = policy.protocols[name as keyof Policy['protocols']];
+    if (settings && !settings.enabled) registry.disable(name);
+  }
+  return registry;
+}
+
+/** Server endpoints the analyzers attach to by port: the protocols' ports and the watch list's host:ports. */
+export function pipelineServers(policy: Policy, registry: AnalyzerRegistry): ServerSpec[] {
+  const specs: ServerSpec[] = [];
+  for (const [name, settings] of Object.entries(policy.protocols)) {
+    const reg = registry.get(name);
+    if (!reg || !settings.enabled) continue;
+    for (const port of settings.ports) specs.push({ transport: reg.transport, port, protocol: name });
+  }
+  for (const w of policy.watch) {
+    const reg = registry.get(w.protocol);
+    if (!reg || w.port === undefined || !policy.protocols[w.protocol].enabled) continue;
+    // A single host gets an exact entry; a network is covered by the port entry.
+    if (w.address.prefix === undefined) specs.push({ transport: reg.transport, port: w.port, protocol: w.protocol, ip: w.address.ip });
+    else specs.push({ transport: reg.transport, port: w.port, protocol: w.protocol });
+  }
+  return specs;
+}
+
+export interface PassiveAnalysisOptions {
+  policy: Policy;
+  state: StateHandle;
+  /** Extra listener (tests, the demo's recorder). */
+  onEvent?: (event: AnalyzerEvent) => void;
+}
+
+export class PassiveAnalysis {
+  readonly counters = new Counters();
+  readonly servers: ServerRegistry;
+  readonly pipeline: Pipeline;
+  /** Newest capture timestamp seen, to expire idle flows on capture time. */
+  lastTs = 0;
+  readonly onFrame: FrameSink;
+
+  constructor(private readonly options: PassiveAnalysisOptions) {
+    const { policy, state } = options;
+    this.servers = new ServerRegistry({ queryRateN: policy.metrics.queriesPerSample });
+    const registry = buildAnalyzerRegistry(policy);
+    const writer = state.writer;
+    const extra = options.onEvent;
+    this.pipeline = createPipeline({
+      registry,
+      servers: pipelineServers(policy, registry),
+      counters: this.counters,
+      limits: policy.learn ? {} : { probeBytes: 0, probeDatagrams: 0 },
+      onEvent: (event) => {
+        this.servers.onEvent(event);
+        writer.enqueue(event);
+        extra?.(event);
+      },
+    });
+    this.onFrame = (linkType, frame, ts) => {
+      if (ts > this.lastTs) this.lastTs = ts;
+      this.pipeline.handleFrame(linkType, frame, ts);
+    };
+  }
+
+  /** Expires idle flows (on capture time) and declares policy-named single servers. */
+  housekeeping(nowTs: number): void {
+    this.pipeline.expire(Math.max(this.lastTs, nowTs));
+  }
+
+  /** All counters: pipeline oddities and the state writer's. */
+  allCounters(): Record<string, number> {
+    return { ...this.counters.snapshot(), ...this.options.state.writer.counters() };
+  }
+
+  /** Ends every flow (shutdown, end of a replay) so their analyzers report what they hold. */
+  finish(ts: number): void {
+    this.pipeline.closeAll(ts);
+  }
+}
