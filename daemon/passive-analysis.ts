@@ -69,7 +69,7 @@ export class PassiveAnalysis {
       registry,
       servers: pipelineServers(policy, registry),
       counters: this.counters,
-      limits: policy.learn ? {} : { probeBytes: 0, probeDatagrams: 0 },
+      probe: policy.learn,
       onEvent: (event) => {
         this.servers.onEvent(event);
         writer.enqueue(event);

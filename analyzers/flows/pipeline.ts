@@ -1,0 +1,111 @@
+/**
+ * The analyzer pipeline in one object: captured frame → packet decode →
+ * flow table → analyzers → events. The capture loop (daemon/capture) calls
+ * `handleFrame` per frame and `expire` on a timer with the newest capture
+ * timestamp; it knows nothing of any protocol.
+ */
+import type { AnalyzerRegistration } from '../analyzer.js';
+import { Counters } from '../counters.js';
+import { ServerSpecError } from '../errors.js';
+import type { AnalyzerEvent } from '../events.js';
+import { decodePacket } from '../packet/decode.js';
+import { parseIPv4, parseIPv6 } from '../packet/ip-parse.js';
+import { formatIPv6 } from '../packet/ip-text.js';
+import type { AnalyzerRegistry } from '../registry.js';
+import type { FlowTableStats } from './flow-table.js';
+import { FlowTable } from './flow-table.js';
+import type { FlowLimits } from './limits.js';
+
+/** A server endpoint named by policy: `protocol` on `port`, on one host (`ip`) or on any. */
+export interface ServerSpec {
+  transport: 'tcp' | 'udp';
+  port: number;
+  protocol: string;
+  ip?: string;
+}
+
+export interface PipelineOptions {
+  registry: AnalyzerRegistry;
+  /** Server endpoints named by policy, in addition to the registrations' default ports. */
+  servers?: readonly ServerSpec[];
+  /** Whether registrations' `defaultPorts` count as server ports (default true). */
+  useDefaultPorts?: boolean;
+  onEvent(event: AnalyzerEvent): void;
+  limits?: Partial<FlowLimits>;
+  counters?: Counters;
+  /** Self-study: probe flows on ports nobody named (default true). */
+  probe?: boolean;
+}
+
+export interface PipelineStats extends FlowTableStats {
+  frames: number;
+  /** Frames that decoded to a TCP segment or UDP datagram. */
+  packets: number;
+}
+
+export interface Pipeline {
+  readonly counters: Counters;
+  readonly flows: FlowTable;
+  handleFrame(linkType: number, frame: Buffer, ts: number): void;
+  expire(nowTs: number): void;
+  closeAll(ts: number): void;
+  stats(): PipelineStats;
+}
+
+export function createPipeline(opts: PipelineOptions): Pipeline {
+  const counters = opts.counters ?? new Counters();
+  const registry = opts.registry;
+  const isServerPort = serverLookup(registry, opts.servers ?? [], opts.useDefaultPorts ?? true);
+  const flows = new FlowTable({ registry, isServerPort, onEvent: opts.onEvent, counters, limits: opts.limits, probe: opts.probe });
+  let frames = 0;
+  let packets = 0;
+  return {
+    counters,
+    flows,
+    handleFrame(linkType, frame, ts) {
+      frames++;
+      const pkt = decodePacket(linkType, frame, ts, counters);
+      if (pkt === null) return;
+      packets++;
+      flows.handlePacket(pkt);
+    },
+    expire: (nowTs) => flows.expire(nowTs),
+    closeAll: (ts) => flows.closeAll(ts),
+    stats: () => ({ ...flows.stats(), frames, packets }),
+  };
+}
+
+/** Builds `isServerPort` from policy entries (host-specific first, then any-host) and default ports. */
+export function serverLookup(
+  registry: AnalyzerRegistry,
+  servers: readonly ServerSpec[],
+  useDefaultPorts: boolean,
+): (transport: 'tcp' | 'udp', ip: string, port: number) => AnalyzerRegistration | undefined {
+  const exact = new Map<string, string>();
+  const anyHost = new Map<string, string>();
+  for (const s of servers) {
+    const reg = registry.require(s.protocol);
+    if (reg.transport !== s.transport) {
+      throw new ServerSpecError(`server ${s.ip ?? '*'}:${s.port}: ${s.protocol} runs over ${reg.transport}, not ${s.transport}`);
+    }
+    if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) {
+      throw new ServerSpecError(`server ${s.ip ?? '*'}:${s.port}: port must be 1..65535`);
+    }
+    if (s.ip !== undefined) exact.set(`${s.transport} ${s.port} ${canonicalIp(s.ip)}`, s.protocol);
+    else anyHost.set(`${s.transport} ${s.port}`, s.protocol);
+  }
+  return (transport, ip, port) => {
+    const name = exact.size > 0 ? exact.get(`${transport} ${port} ${ip}`) : undefined;
+    const any = name ?? (anyHost.size > 0 ? anyHost.get(`${transport} ${port}`) : undefined);
+    if (any !== undefined) return registry.get(any);
+    return useDefaultPorts ? registry.byPort(transport, port) : undefined;
+  };
+}
+
+/** The text the decoder produces for `ip` (dotted IPv4, RFC 5952 IPv6), so policy text matches packets. */
+function canonicalIp(ip: string): string {
+  if (parseIPv4(ip) !== undefined) return ip.split('.').map(Number).join('.');
+  const v6 = parseIPv6(ip);
+  if (v6 === undefined) throw new ServerSpecError(`server address "${ip}" is not an IPv4 or IPv6 address`);
+  return formatIPv6(v6);
+}

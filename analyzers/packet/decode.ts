@@ -1,0 +1,45 @@
+/**
+ * Packet decode: a captured frame → one `DecodedPacket` (TCP segment or UDP
+ * datagram) or null. Link layer (link.ts) → IPv4/IPv6 (ipv4.ts, ipv6.ts) →
+ * TCP/UDP (transport.ts). Pure: no I/O, no clock (the timestamp comes in),
+ * never throws on bad bytes; each dropped packet is counted by a stable name
+ * (Zeek's "weird" style), e.g. `packet.truncated_ethernet`, `tcp.bad_data_offset`.
+ */
+import type { Counters } from '../counters.js';
+import { decodeIPv4 } from './ipv4.js';
+import { decodeIPv6 } from './ipv6.js';
+import { locateNetworkLayer } from './link.js';
+import { emptyNetworkLayer, IPPROTO_TCP, IPPROTO_UDP } from './network.js';
+import { decodeTcp, decodeUdp } from './transport.js';
+import type { DecodedPacket } from './types.js';
+
+/** Reused between calls: decode is synchronous, so the network-layer scratch never escapes. */
+const net = emptyNetworkLayer();
+
+export function decodePacket(linkType: number, frame: Buffer, ts: number, counters: Counters): DecodedPacket | null {
+  const loc = locateNetworkLayer(linkType, frame, counters);
+  if (loc === undefined) return null;
+  const off = loc.offset;
+  let version: number = loc.version;
+  if (version === 0) {
+    // Raw IP: the version nibble is all there is.
+    if (frame.length <= off) {
+      counters.inc('packet.truncated_raw');
+      return null;
+    }
+    version = frame.readUInt8(off) >> 4;
+  }
+  if (version === 4) {
+    if (!decodeIPv4(frame, off, counters, net)) return null;
+  } else if (version === 6) {
+    if (!decodeIPv6(frame, off, counters, net)) return null;
+  } else {
+    counters.inc('packet.bad_ip_version');
+    return null;
+  }
+  if (net.protocol === IPPROTO_TCP) return decodeTcp(frame, net, ts, counters);
+  if (net.protocol === IPPROTO_UDP) return decodeUdp(frame, net, ts, counters);
+  // ICMP, GRE, ESP, ...: not ours. (IPv6 counted its own in the header walk.)
+  counters.inc('ipv4.other_protocol');
+  return null;
+}

@@ -1,0 +1,71 @@
+/**
+ * TCP (RFC 9293 section 3.1) and UDP (RFC 768) header decode into a
+ * `DecodedPacket`. Pure; the payload is a view into the frame (no copy).
+ * Checksums are not verified, for the offload reason given in ipv4.ts.
+ */
+import type { Counters } from '../counters.js';
+import type { NetworkLayer } from './network.js';
+import type { DecodedPacket } from './types.js';
+
+/** Shared zero-length payload: pure ACKs are most packets, and need no view of their own. */
+const EMPTY = Buffer.alloc(0);
+
+export function decodeTcp(frame: Buffer, net: NetworkLayer, ts: number, counters: Counters): DecodedPacket | null {
+  const off = net.start;
+  if (net.end < off + 20) {
+    counters.inc('tcp.truncated');
+    return null;
+  }
+  const dataOffset = (frame.readUInt8(off + 12) >> 4) * 4;
+  if (dataOffset < 20 || off + dataOffset > net.end) {
+    counters.inc('tcp.bad_data_offset');
+    return null;
+  }
+  const payloadStart = off + dataOffset;
+  return {
+    ts,
+    ipVersion: net.version,
+    src: net.src,
+    dst: net.dst,
+    transport: 'tcp',
+    srcPort: frame.readUInt16BE(off),
+    dstPort: frame.readUInt16BE(off + 2),
+    seq: frame.readUInt32BE(off + 4),
+    ack: frame.readUInt32BE(off + 8),
+    flags: frame.readUInt8(off + 13),
+    window: frame.readUInt16BE(off + 14),
+    payload: payloadStart === net.end ? EMPTY : frame.subarray(payloadStart, net.end),
+  };
+}
+
+export function decodeUdp(frame: Buffer, net: NetworkLayer, ts: number, counters: Counters): DecodedPacket | null {
+  const off = net.start;
+  if (net.end < off + 8) {
+    counters.inc('udp.truncated');
+    return null;
+  }
+  const length = frame.readUInt16BE(off + 4);
+  if (length < 8) {
+    counters.inc('udp.bad_length');
+    return null;
+  }
+  if (off + length > net.end) {
+    counters.inc('udp.length_exceeds_ip');
+    return null;
+  }
+  const end = off + length;
+  return {
+    ts,
+    ipVersion: net.version,
+    src: net.src,
+    dst: net.dst,
+    transport: 'udp',
+    srcPort: frame.readUInt16BE(off),
+    dstPort: frame.readUInt16BE(off + 2),
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    window: 0,
+    payload: off + 8 === end ? EMPTY : frame.subarray(off + 8, end),
+  };
+}
