@@ -8,6 +8,9 @@ import { Command, CommanderError } from 'commander';
 import { registerOpennapCommand } from './opennap-command.js';
 import { registerPolicyCommand } from './policy-command.js';
 import { registerReplayCommand } from './replay-command.js';
+import { registerRunCommand } from './run-command.js';
+import { registerStatusCommand } from './status-command.js';
+import { registerCleanupCommand } from './cleanup-command.js';
 import { registerServersCommand } from './servers-command.js';
 import { registerTestnetCommand } from './testnet-command.js';
 
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .enablePositionalOptions()
     .exitOverride();
+  registerRunCommand(program);
+  registerStatusCommand(program);
+  registerCleanupCommand(program);
   registerOpennapCommand(program);
   registerReplayCommand(program);
   registerServersCommand(program);
