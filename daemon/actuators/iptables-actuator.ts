@@ -49,8 +49,16 @@ export interface ClearResult {
 
 const FAMILIES: readonly IpFamily[] = [4, 6];
 
+const EMPTY_OWNED: OwnedState = { chains: new Map(), topRules: new Map(), subRuleCounts: new Map(), jumps: new Map() };
+
+function isEmptyOwned(o: OwnedState): boolean {
+  return [...o.chains.values()].every((c) => c.size === 0) && [...o.jumps.values()].every((n) => n === 0);
+}
+
 export class IptablesActuator {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Families (other than IPv4) read once and found to hold nothing of ours. */
+  private readonly knownEmpty = new Set<IpFamily>();
 
   private constructor(
     readonly backend: IptablesBackend,
@@ -115,20 +123,31 @@ export class IptablesActuator {
     if (norm.kind === 'error') throw new InvalidDesiredStateError(norm.problems);
     const families: FamilyPlan[] = [];
     const skipped: { family: IpFamily; reason: string }[] = [];
-    for (const family of FAMILIES) {
-      const rules = buildFamilyRules(norm.value, family);
-      const wanted = rules.redirectKeys.size > 0 || rules.snatKeys.size > 0;
-      const owned = await this.readOwned(family, family === 4 || wanted);
-      if (!owned) {
+    const rulesOf = FAMILIES.map((family) => buildFamilyRules(norm.value, family));
+    const wantedOf = rulesOf.map((r) => r.redirectKeys.size > 0 || r.snatKeys.size > 0);
+    // Both families are read at once: each save is a process spawn, and this
+    // sits on the decision → rules-live path. A family known to hold nothing
+    // of ours and wanting nothing is not read again (we are its only writer).
+    const owned = await Promise.all(
+      FAMILIES.map((family, i) =>
+        !wantedOf[i] && this.knownEmpty.has(family) ? Promise.resolve(EMPTY_OWNED) : this.readOwned(family, family === 4 || wantedOf[i]),
+      ),
+    );
+    FAMILIES.forEach((family, i) => {
+      const o = owned[i];
+      if (!o) {
         skipped.push({ family, reason: `${this.backend.tools[family].save} unavailable and nothing IPv${family} desired` });
-        continue;
+        return;
       }
-      families.push(planFamily(owned, rules, family === 4));
-    }
+      const plan = planFamily(o, rulesOf[i]!, family === 4);
+      if (family !== 4 && !wantedOf[i] && plan.script === '' && isEmptyOwned(o)) this.knownEmpty.add(family);
+      families.push(plan);
+    });
     return { families, skipped };
   }
 
   private async restore(family: IpFamily, script: string): Promise<void> {
+    this.knownEmpty.delete(family);
     const tool = this.backend.tools[family].restore;
     const args = ['--noflush', '-w', String(XTABLES_LOCK_WAIT_S)];
     const res = await this.run(tool, args, script);

@@ -67,6 +67,7 @@ function adapt(proxy: CacheProxy, id: string, origin: Endpoint, target: Endpoint
       return { ...numbers, ...Object.fromEntries(Object.entries(events).map(([k, v]) => [k, v])) };
     },
     healthy: () => proxy.healthy,
+    warm: (answers) => proxy.warm(answers),
     onUnhealthy: (cb) => {
       proxy.on('unhealthy', (err) => cb(err.message));
     },

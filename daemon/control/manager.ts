@@ -29,6 +29,8 @@ interface Pair {
   server: TrackedServer;
   verdict: VerdictState;
   service?: ServiceHandle;
+  /** Started while the rule holds before acting, so activation only has to install rules. */
+  prepared?: Promise<ServiceHandle | undefined>;
   redirectId?: string;
   absorbed: { ts: number; count: number }[];
   /** Set while an activation or release is in progress. */
@@ -118,6 +120,7 @@ export class Manager {
         pair.service = undefined;
       }
     }
+    for (const pair of this.pairs.values()) if (pair.prepared) await this.unprepare(pair);
     for (const s of this.draining) await s.stop().catch(() => undefined);
     this.draining.clear();
   }
@@ -145,6 +148,8 @@ export class Manager {
     if (before === 'idle' && (after === 'arming' || verdict.decision === 'activate')) {
       this.deps.timeline.add({ ts: now, server: name, kind: 'crossed', detail: verdict.reason });
     }
+    if (after === 'arming' && !pair.service && !pair.prepared) this.prepare(pair);
+    if (after === 'idle' && !pair.service && pair.prepared) await this.unprepare(pair);
     if (verdict.decision === 'activate') await this.activate(pair, verdict.reason, now);
     else if (verdict.decision === 'release') await this.release(pair, verdict.reason, 'released', now);
   }
@@ -198,12 +203,16 @@ export class Manager {
     try {
       let service: ServiceHandle;
       try {
-        service = await this.deps.services.start(pair.server, rule);
+        const prepared = pair.prepared ? await pair.prepared : undefined;
+        pair.prepared = undefined;
+        service = prepared ?? (await this.deps.services.start(pair.server, rule));
       } catch (err) {
         this.deps.timeline.add({ ts: this.deps.now(), server: name, kind: 'service_failed', detail: errorText(err) });
         pair.verdict = { server: name, active: false, lastDecisionTs: now, lastEvalTs: now };
         return;
       }
+      // Answers seen while it was being prepared go in too.
+      service.warm(this.deps.registry.warmAnswers(pair.server.key));
       pair.service = service;
       pair.absorbed = [];
       this.deps.timeline.add({ ts: this.deps.now(), server: name, kind: 'service_started', detail: `${service.id} listening on ${endpointText(service.target)}` });
@@ -216,6 +225,26 @@ export class Manager {
     } finally {
       pair.busy = false;
     }
+  }
+
+  /**
+   * Starts the service while the rule holds before acting: it listens and is
+   * warm, but no rule sends it clients until activation. Keeps the decision →
+   * rules-live path to the actuators alone.
+   */
+  private prepare(pair: Pair): void {
+    if (pair.rule.action.type !== 'cache-proxy' || pair.server.protocol !== 'opennap') return;
+    pair.prepared = this.deps.services.start(pair.server, pair.rule).catch((err: unknown) => {
+      this.deps.log('warn', `preparing ${pair.rule.action.type} for ${endpointText(pair.server.endpoint)}: ${errorText(err)}`);
+      return undefined;
+    });
+  }
+
+  private async unprepare(pair: Pair): Promise<void> {
+    const prepared = pair.prepared;
+    pair.prepared = undefined;
+    const service = prepared ? await prepared : undefined;
+    await service?.stop().catch(() => undefined);
   }
 
   private async applyAndRecord(name: string, decidedAt: number): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { Rule } from '../../policies/index.js';
+import type { QueryDoneEvent } from '../../analyzers/events.js';
 import type { TrackedServer } from './server-registry.js';
 
 export interface ServiceHandle {
@@ -17,6 +18,8 @@ export interface ServiceHandle {
   /** Searches answered by the service itself (not forwarded to the origin): the load it takes off the origin. */
   absorbedQueries(): number;
   stats(): Record<string, number>;
+  /** Deposits answers the analyzer saw for the origin (warm start; newer answers replace older). */
+  warm(answers: QueryDoneEvent[]): number;
   healthy(): boolean;
   /** Registers the callback run when the service finds the origin unreachable. */
   onUnhealthy(cb: (reason: string) => void): void;
