@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { applyDesiredState } from './actuators/apply-desired.js';
 import { Conntrack } from './actuators/conntrack.js';
 import { IptablesActuator } from './actuators/iptables-actuator.js';
+import { TcpResetInjector } from './actuators/tcp-reset.js';
 import { EMPTY_DESIRED_STATE } from './actuators/types.js';
 import type { ClientSelector } from './actuators/types.js';
 import { LiveCapture } from './capture/live-capture.js';
@@ -61,6 +62,7 @@ export class RouterDaemon {
   private capture!: LiveCapture;
   private iptables!: IptablesActuator;
   private conntrack: Conntrack | undefined;
+  private resetInjector: TcpResetInjector | undefined;
   private store!: DesiredStateStore;
   private manager!: Manager;
   private status: StatusServer | undefined;
@@ -110,6 +112,12 @@ export class RouterDaemon {
       } catch (err) {
         throw new DaemonStartError(`conntrack: ${(err as Error).message}`, { cause: err });
       }
+      try {
+        this.resetInjector = TcpResetInjector.open();
+      } catch (err) {
+        // Without it redirected clients still reconnect (on their next segment), but the origin keeps their stale session.
+        log.warn(`raw socket for TCP resets unavailable: ${(err as Error).message}`);
+      }
       // Fail-open repair: whatever an earlier run left is reconciled away before anything else.
       const cleaned = await this.iptables.reconcile(EMPTY_DESIRED_STATE);
       const removed = cleaned.families.reduce((n, f) => n + f.redirects.removed.length + f.snats.removed.length, 0);
@@ -121,7 +129,13 @@ export class RouterDaemon {
         for (const f of plan.families) if (f.script.trim()) process.stdout.write(`# dry run: would apply (IPv${f.family})\n${f.script}\n`);
         return undefined;
       }
-      return applyDesiredState({ iptables: this.iptables, conntrack: this.conntrack, now: () => performance.now() }, desired);
+      return applyDesiredState({
+        iptables: this.iptables,
+        conntrack: this.conntrack,
+        now: () => performance.now(),
+        tcpSessions: (f) => this.analysis.pipeline.flows.tcpSessions(f),
+        resetInjector: this.resetInjector,
+      }, desired);
     });
     this.manager = new Manager(policy, {
       registry: this.analysis.servers,
@@ -199,6 +213,7 @@ export class RouterDaemon {
       }
     }
     this.conntrack?.close();
+    this.resetInjector?.close();
     this.analysis?.finish(Date.now());
     await this.status?.stop();
     try {
@@ -234,7 +249,7 @@ export class RouterDaemon {
       snats: this.store.current().snats.length,
       rules: this.manager.status(),
       timeline: this.timeline.list(),
-      counters: this.analysis.allCounters(),
+      counters: { ...this.analysis.allCounters(), ...(this.resetInjector?.counters.snapshot() ?? {}) },
       capture,
     };
   }

@@ -406,3 +406,122 @@ describe('FlowTable: scale', () => {
     expect(h.p.stats().flows).toBe(0);
   });
 });
+
+describe('FlowTable: tcpSessions (what a forged RST must carry)', () => {
+  const session = (h: Harness, filter: Parameters<Pipeline['flows']['tcpSessions']>[0]) => h.p.flows.tcpSessions(filter);
+
+  it('reports the next sequence number each side expects after data both ways', () => {
+    const h = harness();
+    const c = new Conn(h, C, S).handshake();
+    c.c('Q Foo\n');
+    c.s('R a\nE\n');
+    c.ack(true);
+    expect(session(h, { serverIp: S.ip, serverPort: S.port })).toEqual([
+      { client: C, server: S, nextSeqToServer: 1000 + 1 + 6, nextSeqToClient: 50000 + 1 + 6 },
+    ]);
+    expect(session(h, { serverIp: S.ip, serverPort: S.port })[0]).toMatchObject({ nextSeqToServer: c.cseq, nextSeqToClient: c.sseq });
+  });
+
+  it.each([
+    { name: 'client sequence wraps past 2^32', cIsn: 0xfffffffe, sIsn: 7, data: 'Q wrap\n' },
+    { name: 'server sequence wraps past 2^32', cIsn: 5, sIsn: 0xffffffff, data: 'Q x\n' },
+    { name: 'ISNs at zero', cIsn: 0, sIsn: 0, data: 'Q zero\n' },
+  ])('counts modulo 2^32: $name', ({ cIsn, sIsn, data }) => {
+    const h = harness();
+    const c = new Conn(h, C, S, cIsn, sIsn).handshake();
+    c.c(data);
+    c.s('E\n');
+    const [s] = session(h, { serverIp: S.ip, serverPort: S.port });
+    expect(s?.nextSeqToServer).toBe((cIsn + 1 + data.length) >>> 0);
+    expect(s?.nextSeqToClient).toBe((sIsn + 1 + 2) >>> 0);
+  });
+
+  it('counts held out-of-order data and one past a FIN', () => {
+    const h = harness();
+    const c = new Conn(h, C, S).handshake();
+    const base = c.cseq;
+    c.c('ry\n', base + 5); // held: "Q que" not yet seen
+    expect(session(h, { serverIp: S.ip, serverPort: S.port })[0]?.nextSeqToServer).toBe(base + 8);
+    c.c('Q que', base);
+    c.cseq = base + 8;
+    c.finServer();
+    expect(session(h, { serverIp: S.ip, serverPort: S.port })[0]).toMatchObject({ nextSeqToServer: base + 8, nextSeqToClient: 50000 + 2 });
+  });
+
+  it('leaves a direction never seen undefined', () => {
+    const h = harness();
+    const c = new Conn(h, C, S);
+    c.c('Q only-client\n'); // mid-stream, the server never answers in the capture
+    expect(session(h, { serverIp: S.ip, serverPort: S.port })).toEqual([
+      { client: C, server: S, nextSeqToServer: 1000 + 14, nextSeqToClient: undefined },
+    ]);
+  });
+
+  it('keeps no sequence state for flows no analyzer looks at', () => {
+    const h = harness({}, [pingRegistration]); // no TCP analyzer: TCP flows are only tracked
+    new Conn(h, C, S).handshake().c('hello\n');
+    expect(session(h, { serverIp: S.ip, serverPort: S.port })).toEqual([
+      { client: C, server: S, nextSeqToServer: undefined, nextSeqToClient: undefined },
+    ]);
+  });
+
+  it('forgets a session once it was reset', () => {
+    const h = harness();
+    const c = new Conn(h, C, S).handshake();
+    c.c('Q x\n');
+    c.rstClient();
+    expect(session(h, { serverIp: S.ip, serverPort: S.port })).toEqual([]);
+  });
+
+  describe('selection', () => {
+    const clients = [
+      { ip: '10.0.0.1', port: 40001 },
+      { ip: '10.0.0.77', port: 40002 },
+      { ip: '10.1.0.5', port: 40003 },
+    ];
+    const setup = (): Harness => {
+      const h = harness();
+      for (const cl of clients) new Conn(h, cl, S).handshake().c('Q a\n');
+      new Conn(h, clients[0] ?? C, { ip: S.ip, port: 7001 }).handshake(); // other port
+      new Conn(h, clients[0] ?? C, { ip: '10.0.0.8', port: S.port }).handshake(); // other server
+      h.p.handleFrame(LinkType.EN10MB, buildFrame({ ip: { src: C.ip, dst: S.ip }, udp: { srcPort: 5000, dstPort: S.port, payload: 'x' } }), 1);
+      return h;
+    };
+    it.each([
+      { name: 'all clients', clientCidrs: undefined, except: undefined, want: [40001, 40002, 40003] },
+      { name: 'empty lists mean any', clientCidrs: [], except: [], want: [40001, 40002, 40003] },
+      { name: 'a /24', clientCidrs: ['10.0.0.0/24'], except: undefined, want: [40001, 40002] },
+      { name: 'a single address', clientCidrs: ['10.1.0.5'], except: undefined, want: [40003] },
+      { name: 'a /24 with one host excepted', clientCidrs: ['10.0.0.0/24'], except: ['10.0.0.77/32'], want: [40001] },
+      { name: 'only an except', clientCidrs: undefined, except: ['10.0.0.0/8'], want: [] },
+      { name: '/0 selects all', clientCidrs: ['0.0.0.0/0'], except: undefined, want: [40001, 40002, 40003] },
+      { name: 'an IPv6 CIDR matches no IPv4 client', clientCidrs: ['::/0'], except: undefined, want: [] },
+      { name: 'non-byte prefix /15', clientCidrs: ['10.0.0.0/15'], except: ['10.1.0.0/16'], want: [40001, 40002] },
+    ])('$name', ({ clientCidrs, except, want }) => {
+      const h = setup();
+      const got = session(h, { serverIp: S.ip, serverPort: S.port, ...(clientCidrs ? { clientCidrs } : {}), ...(except ? { except } : {}) });
+      expect(got.map((s) => s.client.port).sort()).toEqual(want);
+      for (const s of got) expect(s.server).toEqual(S);
+    });
+
+    it.each([
+      { name: 'bad server address', filter: { serverIp: '10.0.0.999', serverPort: S.port } },
+      { name: 'bad CIDR', filter: { serverIp: S.ip, serverPort: S.port, clientCidrs: ['10.0.0.0/33'] } },
+      { name: 'bad except (must not widen)', filter: { serverIp: S.ip, serverPort: S.port, except: ['nonsense'] } },
+      { name: 'bad prefix text', filter: { serverIp: S.ip, serverPort: S.port, clientCidrs: ['10.0.0.0/'] } },
+    ])('selects nothing and counts a malformed filter: $name', ({ filter }) => {
+      const h = setup();
+      expect(session(h, filter)).toEqual([]);
+      expect(h.p.counters.get('flow.session_query_bad_filter')).toBe(1);
+    });
+  });
+
+  it('matches an IPv6 server written in any valid text form', () => {
+    const h = harness();
+    const server = { ip: '2001:db8::9', port: S.port };
+    const client = { ip: '2001:db8::1', port: 40001 };
+    new Conn(h, client, server).handshake().c('Q six\n');
+    const got = session(h, { serverIp: '2001:DB8:0:0::9', serverPort: S.port, clientCidrs: ['2001:db8::/64'] });
+    expect(got).toEqual([{ client, server, nextSeqToServer: 1000 + 1 + 6, nextSeqToClient: 50001 }]);
+  });
+});

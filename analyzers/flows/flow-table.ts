@@ -19,6 +19,8 @@ import { FIN_FROM_CLIENT, FIN_FROM_SERVER, Flow, flowKeyOf, serverPortScore } fr
 import { LearntServers } from './learnt-servers.js';
 import type { FlowLimits } from './limits.js';
 import { resolveFlowLimits } from './limits.js';
+import { parseIPv4, parseIPv6 } from '../packet/ip-parse.js';
+import { formatIPv6 } from '../packet/ip-text.js';
 import { LruList } from './lru.js';
 import { Prober } from './probe.js';
 import type { BufferBudget, ReassemblyEnv } from './reassembler.js';
@@ -47,6 +49,30 @@ export interface FlowTableStats {
   /** Out-of-order bytes held by all reassemblers. */
   bufferedBytes: number;
   learntServers: number;
+}
+
+/** Which tracked TCP sessions `tcpSessions` returns: those to one server, from selected clients. */
+export interface TcpSessionFilter {
+  readonly serverIp: string;
+  readonly serverPort: number;
+  /** Client networks (CIDR or single address); absent or empty: any client. */
+  readonly clientCidrs?: readonly string[];
+  /** Client networks left out even when selected above. */
+  readonly except?: readonly string[];
+}
+
+/**
+ * One tracked TCP session and the next sequence number each side expects
+ * from the other (uint32), undefined when that direction was never seen or
+ * is not reassembled (flows no analyzer looks at keep no sequence state).
+ */
+export interface TcpSessionState {
+  readonly client: { readonly ip: string; readonly port: number };
+  readonly server: { readonly ip: string; readonly port: number };
+  /** Next sequence number the server expects from the client. */
+  readonly nextSeqToServer: number | undefined;
+  /** Next sequence number the client expects from the server. */
+  readonly nextSeqToClient: number | undefined;
 }
 
 export class FlowTable {
@@ -162,6 +188,40 @@ export class FlowTable {
     };
   }
 
+  /**
+   * The TCP sessions to one server (for resetting them when their clients are
+   * redirected). A scan of the table, called per redirect change, not per
+   * packet. A malformed address or CIDR in the filter selects nothing and is
+   * counted (`flow.session_query_bad_filter`): an `except` that cannot be
+   * read must not widen the selection.
+   */
+  tcpSessions(filter: TcpSessionFilter): TcpSessionState[] {
+    const server = canonicalAddress(filter.serverIp);
+    const include = parseCidrs(filter.clientCidrs ?? []);
+    const exclude = parseCidrs(filter.except ?? []);
+    if (server === undefined || include === undefined || exclude === undefined) {
+      this.counters.inc('flow.session_query_bad_filter');
+      return [];
+    }
+    const out: TcpSessionState[] = [];
+    for (const f of this.flows.values()) {
+      if (f.transport !== 'tcp' || f.serverPort !== filter.serverPort || f.serverIp !== server) continue;
+      if (include.length > 0 || exclude.length > 0) {
+        const client = addressBytes(f.clientIp);
+        if (client === undefined) continue;
+        if (include.length > 0 && !include.some((c) => cidrContains(c, client))) continue;
+        if (exclude.some((c) => cidrContains(c, client))) continue;
+      }
+      out.push({
+        client: { ip: f.clientIp, port: f.clientPort },
+        server: { ip: f.serverIp, port: f.serverPort },
+        nextSeqToServer: f.toServer?.highestNextSeq,
+        nextSeqToClient: f.toClient?.highestNextSeq,
+      });
+    }
+    return out;
+  }
+
   /** Servers recognised by probing, for status output. */
   learntServers(): { transport: 'tcp' | 'udp'; ip: string; port: number; protocol: string }[] {
     return this.learnt.entries();
@@ -264,4 +324,47 @@ export class FlowTable {
 interface Found {
   reg: AnalyzerRegistration;
   learnt: 'port' | 'probe';
+}
+
+interface Cidr {
+  bytes: Buffer;
+  prefix: number;
+}
+
+function addressBytes(text: string): Buffer | undefined {
+  return parseIPv4(text) ?? parseIPv6(text);
+}
+
+/** The text the decoder produces for `text` (dotted IPv4, RFC 5952 IPv6), so filters match flow keys. */
+function canonicalAddress(text: string): string | undefined {
+  const v4 = parseIPv4(text);
+  if (v4 !== undefined) return `${v4[0]}.${v4[1]}.${v4[2]}.${v4[3]}`;
+  const v6 = parseIPv6(text);
+  return v6 === undefined ? undefined : formatIPv6(v6);
+}
+
+/** `a.b.c.d/n`, `v6/n` or a bare address; undefined when any entry is malformed. */
+function parseCidrs(list: readonly string[]): Cidr[] | undefined {
+  const out: Cidr[] = [];
+  for (const text of list) {
+    const slash = text.indexOf('/');
+    const bytes = addressBytes(slash < 0 ? text : text.slice(0, slash));
+    if (bytes === undefined) return undefined;
+    const max = bytes.length * 8;
+    const prefixText = slash < 0 ? String(max) : text.slice(slash + 1);
+    const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+    if (!(prefix >= 0 && prefix <= max)) return undefined;
+    out.push({ bytes, prefix });
+  }
+  return out;
+}
+
+function cidrContains(c: Cidr, ip: Buffer): boolean {
+  if (c.bytes.length !== ip.length) return false;
+  let bits = c.prefix;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if (((c.bytes[i] ?? 0) & mask) !== ((ip[i] ?? 0) & mask)) return false;
+  }
+  return true;
 }

@@ -69,6 +69,28 @@ export class Reassembler {
   }
 
   /**
+   * The furthest point this direction has reached: the end of the last data
+   * seen (held out-of-order data included) or one past the FIN, whichever is
+   * later; undefined before the first segment. This is what the receiver
+   * expects next (its RCV.NXT) when it got everything the capture saw, which
+   * is what a forged RST must carry (tcp-reset.ts). Read-only, off the hot path.
+   */
+  get highestNextSeq(): number | undefined {
+    if (!this.started) return undefined;
+    let hi = this.next;
+    const last = this.held?.[this.held.length - 1];
+    if (last !== undefined) {
+      const end = seqAdd(last.seq, last.data.length);
+      if (seqDiff(end, hi) > 0) hi = end;
+    }
+    if (this.finSeq >= 0) {
+      const afterFin = seqAdd(this.finSeq, 1);
+      if (seqDiff(afterFin, hi) > 0) hi = afterFin;
+    }
+    return hi;
+  }
+
+  /**
    * Feeds one segment. `allowance` is how many bytes this direction may hold
    * (the per-flow bound minus what the other direction holds).
    */

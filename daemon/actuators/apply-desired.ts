@@ -10,16 +10,39 @@
  * harmless for unselected clients: their next segment is picked up again
  * (loose TCP pickup) and, not matching the reset chain, is forwarded as
  * before.
+ *
+ * Then, when a session source and a reset injector are given, both ends of
+ * every selected client's TCP session to the server are reset at once
+ * (tcp-reset.ts): the origin drops the old session (so the client's
+ * re-login through the proxy is not refused as a duplicate) and the client
+ * reconnects without first having to send. Selection is as for conntrack:
+ * by source CIDR only, so an interface-only selector resets all clients of
+ * that server (the capture may not see the ingress interface either). The
+ * proxy's own upstream connections (SNATed to a client's address) are spared.
  */
 import type { Conntrack } from './conntrack.js';
 import type { ConntrackEntry } from './conntrack-codec.js';
 import type { IptablesActuator, ReconcileResult } from './iptables-actuator.js';
+import { canonicalIp } from './ip-address.js';
+import type { SessionResetter, TcpSessionState } from './tcp-reset.js';
 import type { DesiredState } from './types.js';
+
+/** What `tcpSessions` is asked for: FlowTable.tcpSessions's filter. */
+export interface SessionQuery {
+  readonly serverIp: string;
+  readonly serverPort: number;
+  readonly clientCidrs?: readonly string[];
+  readonly except?: readonly string[];
+}
 
 export interface ActuatorDeps {
   readonly iptables: IptablesActuator;
   /** Optional: without it only rules change (e.g. dry environments). */
   readonly conntrack?: Conntrack;
+  /** Optional: the TCP sessions the capture tracks (FlowTable.tcpSessions). Both this and `resetInjector` enable resets. */
+  readonly tcpSessions?: (filter: SessionQuery) => readonly TcpSessionState[];
+  /** Optional: forges the RSTs (TcpResetInjector). */
+  readonly resetInjector?: SessionResetter;
   /** Monotonic milliseconds, for the timings. */
   readonly now: () => number;
 }
@@ -30,10 +53,28 @@ export interface FlowsDestroyed {
   readonly entries: readonly ConntrackEntry[];
 }
 
+export interface SessionsReset {
+  readonly id: string;
+  /** Sessions selected (each gets up to two RSTs). */
+  readonly sessionsReset: number;
+  readonly packetsSent: number;
+  /** Sends that failed (counted on the injector, `lastError` says why). */
+  readonly failures: number;
+  /** Halves not sent: sequence number unknown, IPv6 (counted on the injector by reason). */
+  readonly skipped: number;
+}
+
 export interface ApplyResult {
   readonly reconcile: ReconcileResult;
   readonly flows: readonly FlowsDestroyed[];
-  readonly timings: { readonly reconcileMs: number; readonly conntrackMs: number; readonly totalMs: number };
+  /** Empty unless both `tcpSessions` and `resetInjector` were given. */
+  readonly resets: readonly SessionsReset[];
+  readonly timings: {
+    readonly reconcileMs: number;
+    readonly conntrackMs: number;
+    readonly resetMs: number;
+    readonly totalMs: number;
+  };
 }
 
 export async function applyDesiredState(deps: ActuatorDeps, desired: DesiredState): Promise<ApplyResult> {
@@ -56,5 +97,50 @@ export async function applyDesiredState(deps: ActuatorDeps, desired: DesiredStat
     }
   }
   const t2 = deps.now();
-  return { reconcile, flows, timings: { reconcileMs: t1 - t0, conntrackMs: t2 - t1, totalMs: t2 - t0 } };
+  const resets: SessionsReset[] = [];
+  if (deps.tcpSessions && deps.resetInjector) {
+    for (const r of desired.redirects) {
+      if (!changed.has(r.id) || r.protocol !== 'tcp') continue;
+      resets.push(resetSessions(deps.tcpSessions, deps.resetInjector, r, desired.snats));
+    }
+  }
+  const t3 = deps.now();
+  return {
+    reconcile,
+    flows,
+    resets,
+    timings: { reconcileMs: t1 - t0, conntrackMs: t2 - t1, resetMs: t3 - t2, totalMs: t3 - t0 },
+  };
+}
+
+function resetSessions(
+  tcpSessions: NonNullable<ActuatorDeps['tcpSessions']>,
+  injector: SessionResetter,
+  r: DesiredState['redirects'][number],
+  snats: DesiredState['snats'],
+): SessionsReset {
+  // The proxy's own upstream connections carry a client's address (SNAT, source port kept):
+  // they look like client sessions to the server and must survive a changed redirect.
+  const upstream = new Set<string>();
+  for (const n of snats) {
+    if (n.origin.port === r.server.port && canonicalIp(n.origin.ip) === canonicalIp(r.server.ip)) {
+      upstream.add(`${canonicalIp(n.toSource) ?? n.toSource} ${n.localPort}`);
+    }
+  }
+  const sessions = tcpSessions({
+    serverIp: r.server.ip,
+    serverPort: r.server.port,
+    ...(r.clients.sources && r.clients.sources.length > 0 ? { clientCidrs: r.clients.sources } : {}),
+    ...(r.clients.except && r.clients.except.length > 0 ? { except: r.clients.except } : {}),
+  }).filter((x) => !upstream.has(`${canonicalIp(x.client.ip) ?? x.client.ip} ${x.client.port}`));
+  let packetsSent = 0;
+  let failures = 0;
+  let skipped = 0;
+  for (const s of sessions) {
+    const res = injector.resetSession(s);
+    packetsSent += res.packetsSent;
+    failures += res.failures;
+    skipped += res.skipped;
+  }
+  return { id: r.id, sessionsReset: sessions.length, packetsSent, failures, skipped };
 }

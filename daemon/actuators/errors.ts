@@ -79,3 +79,21 @@ export class InvalidConntrackFilterError extends ActuatorError {
     this.name = 'InvalidConntrackFilterError';
   }
 }
+
+/**
+ * The raw socket that forges TCP resets (tcp-reset.ts) could not be opened,
+ * or libc could not be bound. Opening needs CAP_NET_RAW. `errno` is 0 when
+ * the failure was not a system call (e.g. libc missing).
+ */
+export class RawSocketError extends ActuatorError {
+  readonly code = 'actuator.raw_socket_failed';
+  constructor(
+    readonly operation: string,
+    readonly errno: number,
+    readonly errnoName: string,
+    readonly detail: string,
+  ) {
+    super(`raw socket ${operation} failed: ${errno !== 0 ? `${errnoName} (errno ${errno}, ${detail})` : detail}`);
+    this.name = 'RawSocketError';
+  }
+}

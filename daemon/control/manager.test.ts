@@ -65,7 +65,7 @@ function setup() {
   const applied: DesiredState[] = [];
   const store = new DesiredStateStore(async (d) => {
     applied.push(d);
-    return { reconcile: { families: [], skipped: [], applied: true }, flows: [], timings: { reconcileMs: 1, conntrackMs: 1, totalMs: 2 } } as ApplyResult;
+    return { reconcile: { families: [], skipped: [], applied: true }, flows: [], resets: [], timings: { reconcileMs: 1, conntrackMs: 1, resetMs: 0, totalMs: 2 } } as ApplyResult;
   });
   const services: FakeService[] = [];
   const factory: ServiceFactory = { start: async () => { const s = new FakeService(); services.push(s); return s; } };

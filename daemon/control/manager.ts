@@ -258,12 +258,17 @@ export class Manager {
       const t = result.timings;
       this.deps.timeline.add({
         ts: doneAt, server: name, kind: 'rules_applied',
-        detail: `rules reconciled in ${t.reconcileMs.toFixed(1)} ms, flows reset in ${t.conntrackMs.toFixed(1)} ms (${(doneAt - decidedAt).toFixed(1)} ms after the decision)`,
+        detail: `rules reconciled in ${t.reconcileMs.toFixed(1)} ms, tracked flows deleted in ${t.conntrackMs.toFixed(1)} ms, sessions reset in ${t.resetMs.toFixed(1)} ms (${(doneAt - decidedAt).toFixed(1)} ms after the decision)`,
         data: { ...t, sinceDecisionMs: doneAt - decidedAt },
       });
       const destroyed = result.flows.reduce((n, f) => n + f.destroyed, 0);
-      if (result.flows.length > 0) {
-        this.deps.timeline.add({ ts: doneAt, server: name, kind: 'flows_reset', detail: `${destroyed} tracked flow(s) deleted`, data: { destroyed } });
+      const sessionsReset = result.resets.reduce((n, r) => n + r.sessionsReset, 0);
+      if (result.flows.length > 0 || result.resets.length > 0) {
+        this.deps.timeline.add({
+          ts: doneAt, server: name, kind: 'flows_reset',
+          detail: `${destroyed} tracked flow(s) deleted, ${sessionsReset} session(s) reset at both ends`,
+          data: { destroyed, sessionsReset },
+        });
       }
     } catch (err) {
       this.deps.timeline.add({ ts: this.deps.now(), server: name, kind: 'apply_failed', detail: errorText(err) });
