@@ -51,6 +51,15 @@ export interface PeerWorkloadOptions {
   maxResults?: number;
   /** Seed of the paper catalogue; must be the same for the A and B workloads so they split one catalogue. Default 1. */
   catalogueSeed?: number;
+  /**
+   * When the group's peers run in several processes (one per host, each with
+   * its own address): this process runs peers `peerIndex … peerIndex+count−1`
+   * of `peerTotal`, and shares only their part of the group's files. The files
+   * are dealt among all `peerTotal` peers with `catalogueSeed`, the same in
+   * every process, so the parts never overlap.
+   */
+  peerIndex?: number;
+  peerTotal?: number;
   /** Stops the run early (e.g. on SIGINT). */
   signal?: AbortSignal;
 }
@@ -86,6 +95,12 @@ function check(o: PeerWorkloadOptions): void {
   if (!(o.durationS > 0) || !Number.isFinite(o.durationS)) bad(`duration must be a positive number of seconds, got ${o.durationS}`);
   if (o.group !== 'A' && o.group !== 'B') bad(`group must be A or B, got ${String(o.group)}`);
   if (o.catalogue !== 'paper') bad(`unknown catalogue ${String(o.catalogue)} (only "paper")`);
+  if (o.peerTotal !== undefined || o.peerIndex !== undefined) {
+    const total = o.peerTotal ?? -1;
+    const index = o.peerIndex ?? -1;
+    if (!Number.isInteger(total) || total < 1 || total > MAX_PEERS) bad(`peer total must be an integer 1…${MAX_PEERS}, got ${total}`);
+    if (!Number.isInteger(index) || index < 0 || index + o.count > total) bad(`peers ${index}…${index + o.count - 1} are not within the ${total} peers of the group`);
+  }
   const base = o.dataPortBase ?? 6700;
   if (!Number.isInteger(base) || base < 1 || base + o.count - 1 > 65535) bad(`data ports ${base}…${base + o.count - 1} out of range`);
 }
@@ -240,7 +255,11 @@ class Peer {
 export async function runPeerWorkload(o: PeerWorkloadOptions): Promise<PeerWorkloadSummary> {
   check(o);
   const catalogue = paperCatalogue(o.catalogueSeed ?? 1);
-  const shares = assignFilesToPeers(filesOfGroup(catalogue, o.group), o.count, new Random(o.seed));
+  const groupFiles = filesOfGroup(catalogue, o.group);
+  const shares =
+    o.peerTotal !== undefined
+      ? assignFilesToPeers(groupFiles, o.peerTotal, new Random(o.catalogueSeed ?? 1)).slice(o.peerIndex ?? 0, (o.peerIndex ?? 0) + o.count)
+      : assignFilesToPeers(groupFiles, o.count, new Random(o.seed));
   const phaseRng = new Random(o.seed + 1);
   const st: RunState = {
     o,

@@ -11,6 +11,7 @@ import { registerReplayCommand } from './replay-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerCleanupCommand } from './cleanup-command.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerServersCommand } from './servers-command.js';
 import { registerTestnetCommand } from './testnet-command.js';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerServersCommand(program);
   registerPolicyCommand(program);
   registerTestnetCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -198,6 +198,8 @@ export function registerOpennapCommand(program: Command): void {
     .option('--local-address <ADDR>', 'local address to connect from')
     .option('--nick-prefix <P>', 'nick prefix (default peer<group>)')
     .option('--data-port-base <N>', 'data port of the first peer', intIn(1, 65535), 6700)
+    .option('--peer-index <I>', 'with --peer-total: this process runs peers I… of the group and shares only their files', intIn(0, 100_000))
+    .option('--peer-total <N>', 'peers of the group across all processes (files are dealt among all of them)', intIn(1, 100_000))
     .action(
       async (o: {
         server: { host: string; port: number };
@@ -211,6 +213,8 @@ export function registerOpennapCommand(program: Command): void {
         localAddress?: string;
         nickPrefix?: string;
         dataPortBase: number;
+        peerIndex?: number;
+        peerTotal?: number;
       }) => {
         const summary = await untilTerminated((signal) =>
           runPeerWorkload({
@@ -226,6 +230,7 @@ export function registerOpennapCommand(program: Command): void {
           signal,
           ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}),
           ...(o.nickPrefix !== undefined ? { nickPrefix: o.nickPrefix } : {}),
+          ...(o.peerTotal !== undefined ? { peerTotal: o.peerTotal, peerIndex: o.peerIndex ?? 0 } : {}),
         }),
         );
         print(formatSummary(summary));
