@@ -191,6 +191,9 @@ describe.skipIf(!isRoot)('active control in network namespaces (issue 5)', () =>
 
       // 1: the proxy holds net B's sessions.
       expect(proxyStats?.sessions ?? 0).toBeGreaterThan(0);
+      // Invariant 4: the origin took every moved user's re-login under its own nick
+      // (both ends of each old session were reset at the switch, so none lingered).
+      expect(proxyStats?.['cache_proxy.login_refused'] ?? 0).toBe(0);
       // 2: at least 90 % of the results per search, keyword for keyword (the plain means differ by the keyword mix alone).
       expect(before.searches).toBeGreaterThan(20);
       expect(after.searches).toBeGreaterThan(20);

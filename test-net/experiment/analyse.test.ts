@@ -1,7 +1,7 @@
 // Unit tests of the experiment's analysis (analyse.ts): hand-computed runs, each figure checked by value.
 import { describe, expect, it } from 'vitest';
 import type { SearchLogRecord } from '../../opennap/search-log.js';
-import { allSearching, analyse, countRulesLeft, detectionDelay, median, peerOutage, runEnd } from './analyse.js';
+import { allSearching, analyse, mixAdjustedResults, countRulesLeft, detectionDelay, median, peerOutage, runEnd } from './analyse.js';
 import type { AnalysisInput, PeerLog } from './analyse.js';
 import type { TimelineEntry } from './daemon-status.js';
 
@@ -87,8 +87,16 @@ describe('analyse', () => {
   });
 
   it('takes results and response time of net B only, answered searches only', () => {
-    expect(r.resultsPerResponseNetB).toEqual({ before: 10, after: 8 });
+    expect(r.resultsPerResponseNetB).toEqual({ before: 10, after: 8, afterRaw: 8 });
     expect(r.responseTimeNetBMs).toEqual({ before: { p50: 5, p99: 5 }, after: { p50: 20, p99: 20 } });
+  });
+
+  it('weights results after the switch by the keyword mix before it', () => {
+    const k = (sentS: number, kw: string, results: number): SearchLogRecord => ({ ...rec(sentS, results, 1), keywords: [kw] });
+    // Before: 3 searches of "pop" (20 results) and 1 of "rare" (2). After: 1 "pop", 3 "rare": same answers per keyword.
+    const records = [k(1, 'pop', 20), k(2, 'pop', 20), k(3, 'pop', 20), k(4, 'rare', 2), k(11, 'pop', 20), k(12, 'rare', 2), k(13, 'rare', 2), k(14, 'rare', 2)];
+    expect(mixAdjustedResults(records, at(0), at(10), at(10), at(20))).toBeCloseTo((3 * 20 + 1 * 2) / 4);
+    // The plain mean after would be (20 + 6) / 4 = 6.5 for the same service.
   });
 
   it('counts searches per net', () => {

@@ -82,7 +82,13 @@ export interface ExperimentResults {
   outageS: { median: number | null; max: number | null; perPeer: PeerOutage[] };
   serverQueryRate: { before: number | null; after: number | null };
   proxyQueryRate: { after: number | null };
-  resultsPerResponseNetB: { before: number | null; after: number | null };
+  /**
+   * Mean results per answered search of net B. `after` is weighted by the
+   * keyword mix of `before` (each keyword's mean after the switch, weighted by
+   * its share of searches before it): with Zipf-drawn keywords the plain mean
+   * moves by several percent from the mix alone. `afterRaw` is the plain mean.
+   */
+  resultsPerResponseNetB: { before: number | null; after: number | null; afterRaw: number | null };
   responseTimeNetBMs: { before: Percentiles; after: Percentiles };
   rulesLeftAfterStop: number | null;
   windows: { before: Window; after: Window };
@@ -161,6 +167,35 @@ function qos(records: readonly SearchLogRecord[], from: number, to: number): { r
   return { results: mean(ok.map((r) => r.results)), rt: { p50: d.p50, p99: d.p99 } };
 }
 
+/**
+ * Results per response after the switch, for the keyword mix seen before it:
+ * Σ_k share_before(k) · mean_after(k), over keywords searched in both windows.
+ */
+export function mixAdjustedResults(records: readonly SearchLogRecord[], beforeFrom: number, beforeTo: number, afterFrom: number, afterTo: number): number | null {
+  const byKey = (from: number, to: number): Map<string, number[]> => {
+    const m = new Map<string, number[]>();
+    for (const r of records) {
+      if (!answered(r) || !inWindow(r, from, to)) continue;
+      const k = [...r.keywords].sort().join(' ');
+      const list = m.get(k) ?? [];
+      list.push(r.results);
+      m.set(k, list);
+    }
+    return m;
+  };
+  const before = byKey(beforeFrom, beforeTo);
+  const after = byKey(afterFrom, afterTo);
+  let weight = 0;
+  let sum = 0;
+  for (const [k, b] of before) {
+    const a = after.get(k);
+    if (!a || a.length === 0) continue;
+    weight += b.length;
+    sum += b.length * (a.reduce((x, y) => x + y, 0) / a.length);
+  }
+  return weight > 0 ? sum / weight : null;
+}
+
 export function analyse(input: AnalysisInput): ExperimentResults {
   const t0 = input.runStartedAt;
   const rel = (t: number | null): number | null => (t === null ? null : (t - t0) / 1000);
@@ -212,7 +247,7 @@ export function analyse(input: AnalysisInput): ExperimentResults {
     outageS: { median: allKnown ? median(known) : null, max: allKnown ? Math.max(...known) : null, perPeer },
     serverQueryRate: { before: rateBetween(origin, beforeFrom, beforeTo), after: rateBetween(origin, afterFrom, afterTo) },
     proxyQueryRate: { after: hasSwitch && proxy.length > 0 ? rateBetween(proxy, afterFrom, afterTo) : null },
-    resultsPerResponseNetB: { before: before.results, after: after.results },
+    resultsPerResponseNetB: { before: before.results, after: mixAdjustedResults(bRecords, beforeFrom, beforeTo, afterFrom, afterTo), afterRaw: after.results },
     responseTimeNetBMs: { before: before.rt, after: after.rt },
     rulesLeftAfterStop: input.rulesLeftAfterStop,
     windows: {

@@ -11,7 +11,7 @@ function good(): ExperimentResults {
     outageS: { median: 0.3, max: 0.6, perPeer: [] },
     serverQueryRate: { before: 65, after: 36 },
     proxyQueryRate: { after: 30 },
-    resultsPerResponseNetB: { before: 20, after: 19 },
+    resultsPerResponseNetB: { before: 20, after: 19, afterRaw: 19 },
     responseTimeNetBMs: { before: { p50: 2, p99: 9 }, after: { p50: 1, p99: 6 } },
     rulesLeftAfterStop: 0,
     windows: { before: { fromS: 3, toS: 23.5 }, after: { fromS: 23.5, toS: 50 } },

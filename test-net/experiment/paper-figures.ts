@@ -116,7 +116,7 @@ export function comparisonTable(r: ExperimentResults): string {
     ['origin query rate before', `${PAPER.serverQueryRateBefore}/s`, `${PAPER.serverQueryRateBefore * k}/s`, fmtU(r.serverQueryRate.before, '/s', 1)],
     ['origin query rate after', `${PAPER.serverQueryRateAfter}/s + fwd`, `${PAPER.serverQueryRateAfter * k}/s + fwd`, fmtU(r.serverQueryRate.after, '/s', 1)],
     ['proxy query rate after', `${PAPER.proxyQueryRateAfter}/s`, `${PAPER.proxyQueryRateAfter * k}/s`, fmtU(r.proxyQueryRate.after, '/s', 1)],
-    ['results/response net B', 'fewer after', '', `${fmt(r.resultsPerResponseNetB.before)} → ${fmt(r.resultsPerResponseNetB.after)}`],
+    ['results/response net B', 'fewer after', '', `${fmt(r.resultsPerResponseNetB.before)} → ${fmt(r.resultsPerResponseNetB.after)} (plain mean ${fmt(r.resultsPerResponseNetB.afterRaw)})`],
     [
       'response time net B p50',
       'longer after',
