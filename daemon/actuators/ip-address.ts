@@ -2,8 +2,11 @@
  * Pure IPv4/IPv6 address and CIDR helpers (RFC 791 dotted quads, RFC 4291
  * text forms, RFC 5952 canonical output). Used to validate the desired state
  * before it becomes iptables text, and to match conntrack entries against
- * client selectors. No I/O, never throws: bad text gives `undefined`.
+ * client selectors. No I/O, never throws: bad text gives `undefined`. The
+ * byte-level parsing and RFC 5952 formatting are the packet layer's.
  */
+import { parseIPv4, parseIPv6 } from '../../analyzers/packet/ip-parse.js';
+import { formatIPv6 } from '../../analyzers/packet/ip-text.js';
 
 export type IpFamily = 4 | 6;
 
@@ -20,100 +23,27 @@ export interface ParsedCidr {
   readonly prefix: number;
 }
 
-const IPV4_PART = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
-
-function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i] ?? '';
-    if (!IPV4_PART.test(p)) return undefined;
-    out[i] = Number(p);
-  }
-  return out;
-}
-
-function parseGroups(text: string): number[] | undefined {
-  if (text === '') return [];
-  const groups: number[] = [];
-  const parts = text.split(':');
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i] ?? '';
-    // An embedded dotted quad is allowed only as the last two groups.
-    if (i === parts.length - 1 && p.includes('.')) {
-      const v4 = parseIpv4(p);
-      if (!v4) return undefined;
-      groups.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
-      continue;
-    }
-    if (!IPV6_GROUP.test(p)) return undefined;
-    groups.push(parseInt(p, 16));
-  }
-  return groups;
-}
-
-function parseIpv6(text: string): Uint8Array | undefined {
-  if (text.includes('%')) return undefined; // zone ids have no meaning in iptables rules
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const head = parseGroups(halves[0] ?? '');
-    const tail = parseGroups(halves[1] ?? '');
-    if (!head || !tail || head.length + tail.length > 7) return undefined;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  } else {
-    const all = parseGroups(text);
-    if (!all || all.length !== 8) return undefined;
-    groups = all;
-  }
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  return out;
-}
+/** Dotted quad without leading zeros (iptables would read "010" as octal-free 10; refuse the ambiguity). */
+const STRICT_IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /** Parses an IPv4 or IPv6 address (no brackets, no zone id). */
 export function parseIp(text: string): ParsedIp | undefined {
   if (text.includes(':')) {
-    const bytes = parseIpv6(text);
-    return bytes ? { family: 6, bytes } : undefined;
+    if (text.includes('%')) return undefined; // zone ids have no meaning in iptables rules
+    const bytes = parseIPv6(text);
+    return bytes ? { family: 6, bytes: new Uint8Array(bytes) } : undefined;
   }
-  const bytes = parseIpv4(text);
-  return bytes ? { family: 4, bytes } : undefined;
+  if (!STRICT_IPV4.test(text)) return undefined;
+  const bytes = parseIPv4(text);
+  return bytes ? { family: 4, bytes: new Uint8Array(bytes) } : undefined;
 }
 
 /** Formats 4 or 16 network-order bytes; IPv6 in RFC 5952 canonical form. */
 export function formatIp(bytes: Uint8Array): string {
   if (bytes.length === 4) return Array.from(bytes).join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((bytes[i * 2] ?? 0) << 8) | (bytes[i * 2 + 1] ?? 0));
-  // Longest run of two or more zero groups becomes "::" (first one on ties).
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIPv6(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
 
-/** Canonical text of an address, or undefined when it is not one. */
 export function canonicalIp(text: string): string | undefined {
   const ip = parseIp(text);
   return ip ? formatIp(ip.bytes) : undefined;

@@ -5,19 +5,8 @@
  */
 import type { ServerSummary } from '../state/index.js';
 
-export interface ServerRow {
-  address: string;
-  protocol: string;
-  learnt: string;
-  clients: number;
-  queries: number;
-  answered: number;
-  unanswered: number;
-  rtAvgMs: number | null;
-  rtP50Ms: number | null;
-  rtP99Ms: number | null;
-  qrAvg: number | null;
-}
+/** A server's row: its summary without the database's own bookkeeping. */
+export type ServerRow = Omit<ServerSummary, 'serverId' | 'firstSeen' | 'lastSeen'>;
 
 export function rowOf(s: ServerSummary): ServerRow {
   return {
