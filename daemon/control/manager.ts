@@ -211,8 +211,6 @@ export class Manager {
         pair.verdict = { server: name, active: false, lastDecisionTs: now, lastEvalTs: now };
         return;
       }
-      // Answers seen while it was being prepared go in too.
-      service.warm(this.deps.registry.warmAnswers(pair.server.key));
       pair.service = service;
       pair.absorbed = [];
       this.deps.timeline.add({ ts: this.deps.now(), server: name, kind: 'service_started', detail: `${service.id} listening on ${endpointText(service.target)}` });
@@ -222,6 +220,8 @@ export class Manager {
       pair.redirectId = redirect.id;
       this.deps.store.setRedirect(redirect);
       await this.applyAndRecord(name, now);
+      // Answers seen while it was being prepared go in too, off the decision → rules-live path.
+      service.warm(this.deps.registry.warmAnswers(pair.server.key));
     } finally {
       pair.busy = false;
     }
