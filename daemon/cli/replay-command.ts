@@ -35,6 +35,9 @@ export async function replayCapture(file: string, policyPath: string | undefined
     const result = await readPcapFile(file, (linkType, frame, ts, iface) => {
       if (firstTs === null) firstTs = ts;
       analysis.onFrame(linkType, frame, ts, iface);
+      // No flush timer runs here (the read loop hardly yields): write full batches as they fill,
+      // or the bounded queue overflows and a long capture loses rows.
+      if (state.writer.queued >= state.settings.batchRows) state.writer.flush();
       // Idle flows expire on capture time, as they would live.
       if (ts >= expireAt) {
         analysis.housekeeping(ts);
