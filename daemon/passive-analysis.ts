@@ -49,6 +49,8 @@ export interface PassiveAnalysisOptions {
   state: StateHandle;
   /** Extra listener (tests, the demo's recorder). */
   onEvent?: (event: AnalyzerEvent) => void;
+  /** Keep search answers for cache warm starts (the daemon does; a replay has no proxy to warm). */
+  keepAnswers?: boolean;
 }
 
 export class PassiveAnalysis {
@@ -61,7 +63,7 @@ export class PassiveAnalysis {
 
   constructor(private readonly options: PassiveAnalysisOptions) {
     const { policy, state } = options;
-    this.servers = new ServerRegistry({ queryRateN: policy.metrics.queriesPerSample });
+    this.servers = new ServerRegistry({ queryRateN: policy.metrics.queriesPerSample, ...(options.keepAnswers === false ? { warmBytes: 0 } : {}) });
     const registry = buildAnalyzerRegistry(policy);
     const writer = state.writer;
     const extra = options.onEvent;

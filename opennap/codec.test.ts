@@ -96,3 +96,20 @@ describe('FrameDecoder', () => {
     );
   });
 });
+
+describe('FrameDecoder with a reused input buffer (packet capture)', () => {
+  it('keeps a frame split across two pushes intact when the caller overwrites its buffer', () => {
+    const wire = encodeFrame(200, 'FILENAME CONTAINS "rock" MAX_RESULTS 100');
+    const shared = Buffer.alloc(64);
+    const decoder = new FrameDecoder();
+    const cut = 10;
+    wire.copy(shared, 0, 0, cut);
+    decoder.push(shared.subarray(0, cut));
+    expect(decoder.next().kind).toBe('incomplete');
+    shared.fill(0xee); // the capture reuses its buffer for the next packet
+    wire.copy(shared, 0, cut);
+    decoder.push(shared.subarray(0, wire.length - cut));
+    const r = decoder.next();
+    expect(r.kind === 'ok' && r.frame.data.toString()).toBe('FILENAME CONTAINS "rock" MAX_RESULTS 100');
+  });
+});

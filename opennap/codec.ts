@@ -74,16 +74,25 @@ export class FrameDecoder {
   private pending: Buffer = Buffer.alloc(0);
   private offset = 0;
   private failed: FrameResult | undefined;
+  /** False while `pending` is the caller's own buffer, which the caller may reuse after `push` returns. */
+  private owned = true;
 
   constructor(private readonly maxData = DEFAULT_MAX_DATA) {}
 
-  /** Adds bytes. Frames returned earlier by `next()` stay valid (data is never overwritten). */
+  /**
+   * Adds bytes. The chunk is read in place until `next()` answers
+   * `incomplete`; the partial frame left then is copied, so a caller may
+   * reuse its buffer (packet capture does) once it has drained the frames.
+   * Frames returned by `next()` are views: use them before the next `push`.
+   */
   push(chunk: Buffer): void {
     if (this.failed) return;
     if (this.offset >= this.pending.length) {
       this.pending = chunk;
+      this.owned = false;
     } else {
       this.pending = Buffer.concat([this.pending.subarray(this.offset), chunk]);
+      this.owned = true;
     }
     this.offset = 0;
   }
@@ -94,7 +103,15 @@ export class FrameDecoder {
     const result = decodeFrame(this.pending, this.offset, this.maxData);
     if (result.kind === 'ok') this.offset += result.consumed;
     else if (result.kind === 'error') this.failed = result;
+    else if (!this.owned) this.keepLeftover();
     return result;
+  }
+
+  /** Copies the partial frame out of the caller's buffer (only the bytes not yet decoded). */
+  private keepLeftover(): void {
+    this.pending = this.offset < this.pending.length ? Buffer.from(this.pending.subarray(this.offset)) : Buffer.alloc(0);
+    this.offset = 0;
+    this.owned = true;
   }
 
   /** Bytes held that do not yet form a frame. */

@@ -15,7 +15,6 @@ import { FrameDecoder, HEADER_BYTES, type Frame } from '../../opennap/codec.js';
 import { CLIENT_TYPES, MessageType, SERVER_TYPES } from '../../opennap/message-types.js';
 import { dataText, parseLogin, parseShareFile } from '../../opennap/messages.js';
 import { parseSearch } from '../../opennap/search-expression.js';
-import { splitFields } from '../../opennap/fields.js';
 import { OpenNapWeird } from './events.js';
 import { findFrameBoundary, type ResyncRules } from './resync.js';
 
@@ -48,7 +47,7 @@ interface PendingQuery {
   /** Whole-word check terms for results: the query's include terms. */
   firstResponseSeen: boolean;
   results: number;
-  payloads: Buffer[];
+  payloads: PayloadStore;
   /** A search the server rejects (404 then 202): it only holds its place in the order. */
   rejected: boolean;
 }
@@ -292,7 +291,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       // 202 (search.c): queue a placeholder so that 202 is not taken for the
       // answer to the next query, but time nothing for it.
       this.ctx.count(OpenNapWeird.badSearch);
-      this.enqueue({ seq: -1, ts, keywords: [], firstResponseSeen: true, results: 0, payloads: [], rejected: true });
+      this.enqueue({ seq: -1, ts, keywords: [], firstResponseSeen: true, results: 0, payloads: new PayloadStore(), rejected: true });
       return;
     }
     const query: PendingQuery = {
@@ -301,7 +300,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       keywords: parsed.query.include,
       firstResponseSeen: false,
       results: 0,
-      payloads: [],
+      payloads: new PayloadStore(),
       rejected: false,
     };
     this.enqueue(query);
@@ -327,12 +326,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       return;
     }
     if (frame.type === MessageType.SearchResult) {
-      const filename = splitFields(dataText(frame.data))[0];
-      if (filename === undefined) {
-        this.ctx.count(OpenNapWeird.badResult);
-        return;
-      }
-      if (head.rejected || (!head.firstResponseSeen && !matchesAll(filename, head.keywords))) {
+      // Only the first result of a query is checked against it: later ones follow in order.
+      if (head.rejected || (!head.firstResponseSeen && !resultMatches(frame.data, head.keywords))) {
         // A result for an earlier query we never saw: not ours to time.
         this.ctx.count(OpenNapWeird.responseMismatch);
         this.unseenAnswerOpen = true;
@@ -340,7 +335,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       }
       this.firstResponse(head, ts);
       head.results++;
-      if (head.payloads.length < MAX_RESULT_PAYLOADS) head.payloads.push(Buffer.from(frame.data));
+      head.payloads.add(frame.data);
       return;
     }
     if (this.unseenAnswerOpen) {
@@ -354,7 +349,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     this.firstResponse(head, ts);
     this.ctx.emit({
       kind: 'query_done', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client,
-      seq: head.seq, queryTs: head.ts, results: head.results, resultPayloads: head.payloads, keywords: head.keywords, ts,
+      seq: head.seq, queryTs: head.ts, results: head.results, resultPayloads: head.payloads.views(), keywords: head.keywords, ts,
     });
   }
 
@@ -365,9 +360,57 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
   }
 }
 
-/** Does a result's file name contain every keyword of the query (case-insensitive substring, as lenient as real servers)? */
-function matchesAll(filename: string, keywords: readonly string[]): boolean {
+/**
+ * Does a 201's file name (its first, quoted field) contain every keyword of
+ * the query (case-insensitive substring, as lenient as real servers)? Reads
+ * the name straight from the bytes: this runs once per query, on the hot path.
+ */
+function resultMatches(data: Buffer, keywords: readonly string[]): boolean {
   if (keywords.length === 0) return true;
-  const lower = filename.toLowerCase();
+  let start = 0;
+  let end: number;
+  if (data[0] === 0x22) {
+    start = 1;
+    end = data.indexOf('" ', 1, 'latin1');
+    if (end < 0) end = data.length;
+  } else {
+    end = data.indexOf(0x20);
+    if (end < 0) end = data.length;
+  }
+  const lower = data.toString('latin1', start, end).toLowerCase();
   return keywords.every((k) => lower.includes(k));
+}
+
+/**
+ * The 201 payloads of one query, copied out of the capture buffer into one
+ * growing buffer (one allocation per query instead of one per result; the
+ * capture reuses its buffers, so views would not survive).
+ */
+class PayloadStore {
+  private buf: Buffer | undefined;
+  private used = 0;
+  private readonly ends: number[] = [];
+
+  add(data: Buffer): void {
+    if (this.ends.length >= MAX_RESULT_PAYLOADS) return;
+    const need = this.used + data.length;
+    if (this.buf === undefined || need > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, (this.buf?.length ?? 1024) * 2));
+      this.buf?.copy(grown, 0, 0, this.used);
+      this.buf = grown;
+    }
+    data.copy(this.buf, this.used);
+    this.used = need;
+    this.ends.push(need);
+  }
+
+  views(): Buffer[] {
+    const out: Buffer[] = [];
+    let start = 0;
+    for (const end of this.ends) {
+      out.push(this.buf!.subarray(start, end));
+      start = end;
+    }
+    return out;
+  }
 }

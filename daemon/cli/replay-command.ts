@@ -28,7 +28,7 @@ export async function replayCapture(file: string, policyPath: string | undefined
   const policy = await loadPolicyOrExit(policyPath);
   const state = openState(dbPath, { queryRateN: policy.metrics.queriesPerSample });
   try {
-    const analysis = new PassiveAnalysis({ policy, state });
+    const analysis = new PassiveAnalysis({ policy, state, keepAnswers: false });
     let firstTs: number | null = null;
     const started = performance.now();
     let expireAt = 0;

@@ -16,6 +16,13 @@ export const MAX_TRACKED_SERVERS = 4096;
 /** Distinct answered queries kept per server for the warm start (≈ a popular catalogue's keywords). */
 export const MAX_WARM_ANSWERS = 4096;
 
+/**
+ * Bytes of result payloads kept for warm starts, all servers together: a
+ * proxy needs the popular answers, not every answer ever seen, and a busy
+ * router sees millions of results. Oldest answers go first.
+ */
+export const DEFAULT_WARM_BYTES = 64 * 1024 * 1024;
+
 export interface TrackedServer {
   key: string;
   endpoint: Endpoint;
@@ -39,9 +46,13 @@ export function endpointText(endpoint: Endpoint): string {
 
 export class ServerRegistry {
   private readonly servers = new Map<string, TrackedServer>();
+  /** Every kept answer, oldest first, for the byte bound across servers. */
+  private readonly warmOrder = new Map<string, { server: TrackedServer; key: string; bytes: number }>();
+  private warmBytes = 0;
   evicted = 0;
+  warmEvicted = 0;
 
-  constructor(private readonly options: { queryRateN: number }) {}
+  constructor(private readonly options: { queryRateN: number; /** 0 keeps no answers (replay). */ warmBytes?: number }) {}
 
   /** Feeds one analyzer event. */
   onEvent(event: AnalyzerEvent): void {
@@ -106,19 +117,39 @@ export class ServerRegistry {
   }
 
   private remember(server: TrackedServer, event: QueryDoneEvent): void {
+    const cap = this.options.warmBytes ?? DEFAULT_WARM_BYTES;
+    if (cap <= 0) return;
     const key = [...event.keywords].sort().join(' ');
-    server.warm.delete(key);
+    const globalKey = `${server.key} ${key}`;
+    this.forget(globalKey);
+    const bytes = event.resultPayloads.reduce((n, b) => n + b.length, 0);
     server.warm.set(key, event);
+    this.warmOrder.set(globalKey, { server, key, bytes });
+    this.warmBytes += bytes;
     if (server.warm.size > MAX_WARM_ANSWERS) {
       const oldest = server.warm.keys().next().value;
-      if (oldest !== undefined) server.warm.delete(oldest);
+      if (oldest !== undefined) this.forget(`${server.key} ${oldest}`);
     }
+    while (this.warmBytes > cap && this.warmOrder.size > 0) {
+      const first = this.warmOrder.keys().next().value as string;
+      this.forget(first);
+      this.warmEvicted++;
+    }
+  }
+
+  private forget(globalKey: string): void {
+    const entry = this.warmOrder.get(globalKey);
+    if (!entry) return;
+    this.warmOrder.delete(globalKey);
+    entry.server.warm.delete(entry.key);
+    this.warmBytes -= entry.bytes;
   }
 
   private evictOldest(): void {
     let oldest: TrackedServer | undefined;
     for (const s of this.servers.values()) if (oldest === undefined || s.lastSeen < oldest.lastSeen) oldest = s;
     if (oldest !== undefined) {
+      for (const key of [...oldest.warm.keys()]) this.forget(`${oldest.key} ${key}`);
       this.servers.delete(oldest.key);
       this.evicted++;
     }

@@ -1,0 +1,55 @@
+// The registry the manager reads: metrics per server, and warm-start answers bounded by bytes.
+import { describe, expect, it } from 'vitest';
+import type { QueryDoneEvent } from '../../analyzers/events.js';
+import { ServerRegistry, serverKey } from './server-registry.js';
+
+const server = { ip: '10.0.1.10', port: 8888 };
+const client = { ip: '10.0.2.8', port: 40000 };
+
+function done(keyword: string, payloadBytes: number, ts: number, srv = server): QueryDoneEvent {
+  return {
+    kind: 'query_done', protocol: 'opennap', server: srv, client, seq: ts, queryTs: ts - 1, ts, results: 1,
+    resultPayloads: [Buffer.alloc(payloadBytes, 0x61)], keywords: [keyword],
+  };
+}
+
+describe('ServerRegistry', () => {
+  it('keeps the newest answer per keyword set for the warm start', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    r.onEvent(done('rock', 10, 1));
+    r.onEvent(done('jazz', 10, 2));
+    r.onEvent(done('rock', 20, 3));
+    const answers = r.warmAnswers(serverKey('opennap', server));
+    expect(answers.map((a) => [a.keywords[0], a.ts])).toEqual([['jazz', 2], ['rock', 3]]);
+  });
+
+  it('drops the oldest answers, across servers, beyond the byte bound', () => {
+    const other = { ip: '10.0.1.11', port: 8888 };
+    const r = new ServerRegistry({ queryRateN: 5, warmBytes: 250 });
+    r.onEvent(done('a', 100, 1));
+    r.onEvent(done('b', 100, 2, other));
+    r.onEvent(done('c', 100, 3));
+    expect(r.warmAnswers(serverKey('opennap', server)).map((a) => a.keywords[0])).toEqual(['c']);
+    expect(r.warmAnswers(serverKey('opennap', other)).map((a) => a.keywords[0])).toEqual(['b']);
+    expect(r.warmEvicted).toBe(1);
+  });
+
+  it('keeps no answers when warm starts are off (replay)', () => {
+    const r = new ServerRegistry({ queryRateN: 5, warmBytes: 0 });
+    r.onEvent(done('a', 100, 1));
+    expect(r.warmAnswers(serverKey('opennap', server))).toEqual([]);
+    expect(r.list()).toHaveLength(1);
+  });
+
+  it('feeds queries and first responses into the server metric window', () => {
+    const r = new ServerRegistry({ queryRateN: 2 });
+    for (let i = 0; i < 4; i++) {
+      r.onEvent({ kind: 'query', protocol: 'opennap', server, client, seq: i, keywords: ['k'], maxResults: 100, ts: 1000 + i * 100 });
+      r.onEvent({ kind: 'first_response', protocol: 'opennap', server, client, seq: i, queryTs: 1000 + i * 100, ts: 1010 + i * 100 });
+    }
+    const snap = r.snapshot(serverKey('opennap', server), 1400, 10_000)!;
+    expect(snap.queries).toBe(4);
+    expect(snap.answered).toBe(4);
+    expect(snap.rtAvgMs).toBe(10);
+  });
+});
