@@ -32,6 +32,12 @@ export interface AnalyzerContext {
   emit(event: AnalyzerEvent): void;
   /** Counts a named, stable snake_case event such as `opennap.length_mismatch`. */
   count(name: string, n?: number): void;
+  /**
+   * Whether the raw results answering a query with these keywords are wanted
+   * (the cache proxy's warm start). Absent: yes. Lets an analyzer skip copying
+   * results that are already known, which is most of its memory and copying.
+   */
+  wantsResults?(keywords: readonly string[]): boolean;
 }
 
 /** Analyzer of one TCP flow. Timestamps are capture times in milliseconds since the epoch (fractional). */

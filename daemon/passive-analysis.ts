@@ -72,6 +72,7 @@ export class PassiveAnalysis {
       servers: pipelineServers(policy, registry),
       counters: this.counters,
       probe: policy.learn,
+      wantsResults: (protocol, server, keywords) => this.servers.wantsResults(protocol, server, keywords),
       onEvent: (event) => {
         this.servers.onEvent(event);
         writer.enqueue(event);

@@ -70,8 +70,11 @@ export function encodeFrames(frames: readonly { type: number; data: string | Buf
  * and coalesced frames). Holds at most one partial frame (≤ HEADER_BYTES +
  * maxData bytes) between pushes, so its memory is bounded by construction.
  */
+/** One shared empty buffer: a decoder with nothing pending allocates nothing (analyzers hold one per flow direction). */
+const EMPTY = Buffer.alloc(0);
+
 export class FrameDecoder {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
   private offset = 0;
   private failed: FrameResult | undefined;
   /** False while `pending` is the caller's own buffer, which the caller may reuse after `push` returns. */
@@ -89,11 +92,12 @@ export class FrameDecoder {
     if (this.failed) return;
     if (this.offset >= this.pending.length) {
       this.pending = chunk;
-      this.owned = false;
     } else {
       this.pending = Buffer.concat([this.pending.subarray(this.offset), chunk]);
-      this.owned = true;
     }
+    // Either way what is left after decoding is copied to its own exact-size
+    // buffer (a concat may be a slice of Node's shared pool, or much larger).
+    this.owned = false;
     this.offset = 0;
   }
 
@@ -109,7 +113,16 @@ export class FrameDecoder {
 
   /** Copies the partial frame out of the caller's buffer (only the bytes not yet decoded). */
   private keepLeftover(): void {
-    this.pending = this.offset < this.pending.length ? Buffer.from(this.pending.subarray(this.offset)) : Buffer.alloc(0);
+    const left = this.pending.length - this.offset;
+    if (left > 0) {
+      // Its own allocation, not a slice of Node's shared 8 KB pool: a partial
+      // frame can wait for a long time, and a pooled slice would pin a whole slab.
+      const copy = Buffer.allocUnsafeSlow(left);
+      this.pending.copy(copy, 0, this.offset);
+      this.pending = copy;
+    } else {
+      this.pending = EMPTY;
+    }
     this.offset = 0;
     this.owned = true;
   }
@@ -126,7 +139,7 @@ export class FrameDecoder {
 
   /** Drops buffered bytes and a sticky error: used after a gap to resynchronise. */
   reset(): void {
-    this.pending = Buffer.alloc(0);
+    this.pending = EMPTY;
     this.offset = 0;
     this.failed = undefined;
   }

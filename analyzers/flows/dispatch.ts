@@ -18,6 +18,8 @@ export interface DispatcherOptions {
   counters: Counters;
   onEvent(event: AnalyzerEvent): void;
   learnt: LearntServers;
+  /** Passed to analyzers as `AnalyzerContext.wantsResults`, with the flow's server. */
+  wantsResults?: (protocol: string, server: { ip: string; port: number }, keywords: readonly string[]) => boolean;
 }
 
 export class Dispatcher implements StreamSink {
@@ -76,7 +78,12 @@ export class Dispatcher implements StreamSink {
 
   /** Creates `reg`'s analyzer on `f`. */
   attach(f: Flow, reg: AnalyzerRegistration, learnt: 'port' | 'probe'): void {
-    const ctx: AnalyzerContext = { flow: f.flowKey(), learnt, emit: this.emit, count: this.count };
+    const flow = f.flowKey();
+    const wants = this.opts.wantsResults;
+    const ctx: AnalyzerContext = {
+      flow, learnt, emit: this.emit, count: this.count,
+      ...(wants ? { wantsResults: (keywords: readonly string[]) => wants(reg.name, flow.server, keywords) } : {}),
+    };
     f.reg = reg;
     f.learnt = learnt;
     f.prober = null;

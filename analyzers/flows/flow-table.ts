@@ -35,6 +35,8 @@ export interface FlowTableOptions {
   limits?: Partial<FlowLimits>;
   /** Self-study: probe flows on ports nobody named (default true). Off, such flows are only counted. */
   probe?: boolean;
+  /** See `AnalyzerContext.wantsResults`. */
+  wantsResults?: (protocol: string, server: { ip: string; port: number }, keywords: readonly string[]) => boolean;
 }
 
 export interface FlowTableStats {
@@ -92,7 +94,7 @@ export class FlowTable {
     this.counters = opts.counters;
     this.budget = { used: 0, max: this.limits.maxBufferedTotal };
     this.learnt = new LearntServers(this.limits.maxLearntServers, opts.counters);
-    this.dispatcher = new Dispatcher({ counters: opts.counters, onEvent: opts.onEvent, learnt: this.learnt });
+    this.dispatcher = new Dispatcher({ counters: opts.counters, onEvent: opts.onEvent, learnt: this.learnt, ...(opts.wantsResults ? { wantsResults: opts.wantsResults } : {}) });
     this.env = {
       sink: this.dispatcher,
       counters: opts.counters,

@@ -35,6 +35,8 @@ export interface PipelineOptions {
   counters?: Counters;
   /** Self-study: probe flows on ports nobody named (default true). */
   probe?: boolean;
+  /** See `AnalyzerContext.wantsResults`. */
+  wantsResults?: (protocol: string, server: { ip: string; port: number }, keywords: readonly string[]) => boolean;
 }
 
 export interface PipelineStats extends FlowTableStats {
@@ -56,7 +58,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const counters = opts.counters ?? new Counters();
   const registry = opts.registry;
   const isServerPort = serverLookup(registry, opts.servers ?? [], opts.useDefaultPorts ?? true);
-  const flows = new FlowTable({ registry, isServerPort, onEvent: opts.onEvent, counters, limits: opts.limits, probe: opts.probe });
+  const flows = new FlowTable({ registry, isServerPort, onEvent: opts.onEvent, counters, limits: opts.limits, probe: opts.probe, ...(opts.wantsResults ? { wantsResults: opts.wantsResults } : {}) });
   let frames = 0;
   let packets = 0;
   return {

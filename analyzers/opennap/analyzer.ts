@@ -47,16 +47,28 @@ interface PendingQuery {
   /** Whole-word check terms for results: the query's include terms. */
   firstResponseSeen: boolean;
   results: number;
-  payloads: PayloadStore;
+  /** Null when nobody wants this query's raw results (`AnalyzerContext.wantsResults`). */
+  payloads: PayloadStore | null;
   /** A search the server rejects (404 then 202): it only holds its place in the order. */
   rejected: boolean;
 }
+
+const EMPTY = Buffer.alloc(0);
+
+/** A copy in its own allocation: kept bytes must not pin a slab of Node's shared buffer pool. */
+function ownCopy(b: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(b.length);
+  b.copy(copy);
+  return copy;
+}
+const TO_SERVER_RULES: ResyncRules = { maxData: ANALYZER_MAX_DATA, allowedTypes: CLIENT_TYPES };
+const TO_CLIENT_RULES: ResyncRules = { maxData: ANALYZER_MAX_DATA, allowedTypes: SERVER_TYPES };
 
 class DirectionState {
   decoder = new FrameDecoder(ANALYZER_MAX_DATA);
   /** True while we do not know where frames start (mid-stream start, after a gap, after garbage). */
   syncing: boolean;
-  resyncBuffer: Buffer = Buffer.alloc(0);
+  resyncBuffer: Buffer = EMPTY;
   frames = 0;
   triedResync = false;
 
@@ -89,8 +101,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     // A flow we see from its first payload byte starts on a frame boundary;
     // the first frame is still checked for plausibility before trusting it.
     this.dirs = {
-      toServer: new DirectionState({ maxData: ANALYZER_MAX_DATA, allowedTypes: CLIENT_TYPES }, true),
-      toClient: new DirectionState({ maxData: ANALYZER_MAX_DATA, allowedTypes: SERVER_TYPES }, true),
+      toServer: new DirectionState(TO_SERVER_RULES, true),
+      toClient: new DirectionState(TO_CLIENT_RULES, true),
     };
   }
 
@@ -128,7 +140,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     const state = this.dirs[dir];
     state.decoder.reset();
     state.syncing = true;
-    state.resyncBuffer = Buffer.alloc(0);
+    state.resyncBuffer = EMPTY;
     // The lost bytes may have held responses: outstanding queries can no longer be matched safely.
     if (dir === 'toClient') this.pending.length = 0;
   }
@@ -149,24 +161,24 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       if (!this._confirmed && buf.length > UNCONFIRMED_RESYNC_BYTES) {
         // Never confirmed and no frame boundary in a kilobyte: this flow is not OpenNap.
         this._violated = true;
-        state.resyncBuffer = Buffer.alloc(0);
+        state.resyncBuffer = EMPTY;
         return;
       }
       if (buf.length > MAX_RESYNC_BYTES) {
         // Keep only a tail that could still hold the start of a header.
         const keep = HEADER_BYTES * 2;
         this.ctx.count(OpenNapWeird.resyncSkippedBytes, buf.length - keep);
-        state.resyncBuffer = Buffer.from(buf.subarray(buf.length - keep));
+        state.resyncBuffer = ownCopy(buf.subarray(buf.length - keep));
         this.ctx.count(OpenNapWeird.resyncFailed);
       } else {
-        state.resyncBuffer = Buffer.from(buf);
+        state.resyncBuffer = ownCopy(buf);
       }
       return;
     }
     if (at > 0) this.ctx.count(OpenNapWeird.resyncSkippedBytes, at);
     this.ctx.count(OpenNapWeird.resynced);
     state.syncing = false;
-    state.resyncBuffer = Buffer.alloc(0);
+    state.resyncBuffer = EMPTY;
     state.decoder.reset();
     state.decoder.push(buf.subarray(at));
   }
@@ -225,14 +237,14 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     }
     state.decoder.reset();
     state.syncing = true;
-    state.resyncBuffer = Buffer.alloc(0);
+    state.resyncBuffer = EMPTY;
   }
 
   /** Enters resync mode with `bytes` (what the decoder held) as the start of the search. */
   private startResync(state: DirectionState, bytes: Buffer): void {
     state.decoder.reset();
     state.syncing = true;
-    state.resyncBuffer = Buffer.alloc(0);
+    state.resyncBuffer = EMPTY;
     // Skip the first byte: offset 0 was just judged implausible.
     if (bytes.length > 1) this.resync(state, bytes.subarray(1));
   }
@@ -291,7 +303,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       // 202 (search.c): queue a placeholder so that 202 is not taken for the
       // answer to the next query, but time nothing for it.
       this.ctx.count(OpenNapWeird.badSearch);
-      this.enqueue({ seq: -1, ts, keywords: [], firstResponseSeen: true, results: 0, payloads: new PayloadStore(), rejected: true });
+      this.enqueue({ seq: -1, ts, keywords: [], firstResponseSeen: true, results: 0, payloads: null, rejected: true });
       return;
     }
     const query: PendingQuery = {
@@ -300,7 +312,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       keywords: parsed.query.include,
       firstResponseSeen: false,
       results: 0,
-      payloads: new PayloadStore(),
+      payloads: this.ctx.wantsResults?.(parsed.query.include) === false ? null : new PayloadStore(),
       rejected: false,
     };
     this.enqueue(query);
@@ -335,7 +347,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       }
       this.firstResponse(head, ts);
       head.results++;
-      head.payloads.add(frame.data);
+      head.payloads?.add(frame.data);
       return;
     }
     if (this.unseenAnswerOpen) {
@@ -349,7 +361,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     this.firstResponse(head, ts);
     this.ctx.emit({
       kind: 'query_done', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client,
-      seq: head.seq, queryTs: head.ts, results: head.results, resultPayloads: head.payloads.views(), keywords: head.keywords, ts,
+      seq: head.seq, queryTs: head.ts, results: head.results, resultPayloads: head.payloads?.views() ?? [], keywords: head.keywords, ts,
     });
   }
 
@@ -395,7 +407,8 @@ class PayloadStore {
     if (this.ends.length >= MAX_RESULT_PAYLOADS) return;
     const need = this.used + data.length;
     if (this.buf === undefined || need > this.buf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, (this.buf?.length ?? 1024) * 2));
+      // Unpooled: these live until the query is answered, and a pooled slice would pin an 8 KB slab.
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, (this.buf?.length ?? 256) * 2));
       this.buf?.copy(grown, 0, 0, this.used);
       this.buf = grown;
     }

@@ -23,6 +23,12 @@ export const MAX_WARM_ANSWERS = 4096;
  */
 export const DEFAULT_WARM_BYTES = 64 * 1024 * 1024;
 
+/**
+ * An answer kept for a keyword set is refreshed from traffic after this long
+ * (capture time); before that the analyzers need not copy the results again.
+ */
+export const WARM_REFRESH_MS = 30_000;
+
 export interface TrackedServer {
   key: string;
   endpoint: Endpoint;
@@ -49,13 +55,23 @@ export class ServerRegistry {
   /** Every kept answer, oldest first, for the byte bound across servers. */
   private readonly warmOrder = new Map<string, { server: TrackedServer; key: string; bytes: number }>();
   private warmBytes = 0;
+  /** Newest capture time seen. */
+  private lastTs = 0;
   evicted = 0;
   warmEvicted = 0;
 
   constructor(private readonly options: { queryRateN: number; /** 0 keeps no answers (replay). */ warmBytes?: number }) {}
 
+  /** Whether the analyzers should copy the results of this query (`AnalyzerContext.wantsResults`). */
+  wantsResults(protocol: string, endpoint: Endpoint, keywords: readonly string[]): boolean {
+    if ((this.options.warmBytes ?? DEFAULT_WARM_BYTES) <= 0) return false;
+    const kept = this.servers.get(serverKey(protocol, endpoint))?.warm.get([...keywords].sort().join(' '));
+    return kept === undefined || this.lastTs - kept.ts > WARM_REFRESH_MS;
+  }
+
   /** Feeds one analyzer event. */
   onEvent(event: AnalyzerEvent): void {
+    if (event.ts > this.lastTs) this.lastTs = event.ts;
     const server = this.touch(event.protocol, event.server, event.kind === 'server_seen' ? event.learnt : 'port', event.ts);
     switch (event.kind) {
       case 'query':

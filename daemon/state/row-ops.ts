@@ -38,7 +38,17 @@ export interface QueryKey {
 export type RowOp =
   /** `learnt` null: the server was only implied by another event; created as 'port' if new, never relabelled. */
   | { op: 'server'; server: ServerKey; ts: number; learnt: Learnt | null }
-  | { op: 'query'; server: ServerKey; ts: number; key: QueryKey; keywords: string; maxResults: number | null }
+  | {
+      op: 'query';
+      server: ServerKey;
+      ts: number;
+      key: QueryKey;
+      keywords: string;
+      maxResults: number | null;
+      /** Filled by the writer when the query's first response / end arrive in the same batch. */
+      firstResponseTs?: number;
+      done?: { ts: number; results: number };
+    }
   | { op: 'first_response'; server: ServerKey; ts: number; key: QueryKey }
   | { op: 'query_done'; server: ServerKey; ts: number; key: QueryKey; results: number; keywords: string }
   | { op: 'session_open' | 'session_close'; server: ServerKey; ts: number; clientIp: string; clientPort: number }

@@ -33,6 +33,17 @@ export function prepareWriteStatements(db: Database.Database) {
          keywords = coalesce(keywords, excluded.keywords),
          max_results = coalesce(max_results, excluded.max_results)`,
     ),
+    /** A query whose first response and end arrived in the same batch: one row write instead of three. */
+    upsertQueryFull: db.prepare<[number, string, number, number, number, string, number | null, number | null, number | null, number | null]>(
+      `INSERT INTO queries (server_id, client_ip, client_port, seq, query_ts, keywords, max_results, first_response_ts, done_ts, results)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (server_id, client_ip, client_port, seq, query_ts) DO UPDATE SET
+         keywords = coalesce(keywords, excluded.keywords),
+         max_results = coalesce(max_results, excluded.max_results),
+         first_response_ts = coalesce(first_response_ts, excluded.first_response_ts),
+         done_ts = coalesce(excluded.done_ts, done_ts),
+         results = coalesce(excluded.results, results)`,
+    ),
     setFirstResponse: db.prepare<[number, number, string, number, number, number]>(
       `UPDATE queries SET first_response_ts = ?
        WHERE server_id = ? AND client_ip = ? AND client_port = ? AND seq = ? AND query_ts = ?
