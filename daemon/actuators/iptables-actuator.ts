@@ -59,6 +59,14 @@ export class IptablesActuator {
   private queue: Promise<unknown> = Promise.resolve();
   /** Families (other than IPv4) read once and found to hold nothing of ours. */
   private readonly knownEmpty = new Set<IpFamily>();
+  /**
+   * What of ours each family held when last read, read back after each change
+   * off the decision path, so a reconcile costs one iptables-restore instead
+   * of a save and a restore. We are the only writer of our chains; if they
+   * changed under us anyway, the restore fails and is retried on a fresh read.
+   */
+  private readonly cache = new Map<IpFamily, OwnedState>();
+  private generation = 0;
 
   private constructor(
     readonly backend: IptablesBackend,
@@ -72,26 +80,33 @@ export class IptablesActuator {
 
   /** The exact scripts reconcile would apply now (dry run): applies nothing. */
   plan(desired: DesiredState): Promise<ActuatorPlan> {
-    return this.serial(() => this.computePlan(desired));
+    return this.serial(() => this.computePlan(desired, false).then((p) => p.plan));
   }
 
   /** Brings the actual rules to `desired`; returns what changed. */
   reconcile(desired: DesiredState): Promise<ReconcileResult> {
     return this.serial(async () => {
-      const plan = await this.computePlan(desired);
-      let applied = false;
-      for (const fp of plan.families) {
-        if (fp.script === '') continue;
-        await this.restore(fp.family, fp.script);
-        applied = true;
+      let { plan, cached } = await this.computePlan(desired, true);
+      let applied: IpFamily[];
+      try {
+        applied = await this.applyPlan(plan);
+      } catch (err) {
+        if (!cached) throw err;
+        // Our chains changed under us: read them and try once more.
+        this.cache.clear();
+        ({ plan } = await this.computePlan(desired, false));
+        applied = await this.applyPlan(plan);
       }
-      return { ...plan, applied };
+      if (applied.length > 0) this.refreshCache(applied);
+      return { ...plan, applied: applied.length > 0 };
     });
   }
 
   /** Removes our chains and jumps (and nothing else), in every family where they exist. */
   clear(): Promise<ClearResult> {
     return this.serial(async () => {
+      this.cache.clear();
+      this.generation++;
       const scripts: Partial<Record<IpFamily, string>> = {};
       let applied = false;
       for (const family of FAMILIES) {
@@ -118,7 +133,30 @@ export class IptablesActuator {
     return ownedStateFromSnapshot(parseIptablesSave(res.stdout));
   }
 
-  private async computePlan(desired: DesiredState): Promise<ActuatorPlan> {
+  private async applyPlan(plan: ActuatorPlan): Promise<IpFamily[]> {
+    const applied: IpFamily[] = [];
+    for (const fp of plan.families) {
+      if (fp.script === '') continue;
+      await this.restore(fp.family, fp.script);
+      applied.push(fp.family);
+    }
+    return applied;
+  }
+
+  /** Reads the families just changed back into the cache, unless another change overtakes the read. */
+  private refreshCache(families: readonly IpFamily[]): void {
+    const gen = this.generation;
+    for (const family of families) {
+      this.readOwned(family, false).then(
+        (owned) => {
+          if (owned && gen === this.generation) this.cache.set(family, owned);
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  private async computePlan(desired: DesiredState, useCache: boolean): Promise<{ plan: ActuatorPlan; cached: boolean }> {
     const norm = normalizeDesiredState(desired);
     if (norm.kind === 'error') throw new InvalidDesiredStateError(norm.problems);
     const families: FamilyPlan[] = [];
@@ -128,10 +166,19 @@ export class IptablesActuator {
     // Both families are read at once: each save is a process spawn, and this
     // sits on the decision → rules-live path. A family known to hold nothing
     // of ours and wanting nothing is not read again (we are its only writer).
+    let cached = false;
     const owned = await Promise.all(
-      FAMILIES.map((family, i) =>
-        !wantedOf[i] && this.knownEmpty.has(family) ? Promise.resolve(EMPTY_OWNED) : this.readOwned(family, family === 4 || wantedOf[i]),
-      ),
+      FAMILIES.map(async (family, i) => {
+        if (!wantedOf[i] && this.knownEmpty.has(family)) return EMPTY_OWNED;
+        const hit = useCache ? this.cache.get(family) : undefined;
+        if (hit) {
+          cached = true;
+          return hit;
+        }
+        const read = await this.readOwned(family, family === 4 || wantedOf[i]);
+        if (read) this.cache.set(family, read);
+        return read;
+      }),
     );
     FAMILIES.forEach((family, i) => {
       const o = owned[i];
@@ -143,11 +190,14 @@ export class IptablesActuator {
       if (family !== 4 && !wantedOf[i] && plan.script === '' && isEmptyOwned(o)) this.knownEmpty.add(family);
       families.push(plan);
     });
-    return { families, skipped };
+    return { plan: { families, skipped }, cached };
   }
 
   private async restore(family: IpFamily, script: string): Promise<void> {
     this.knownEmpty.delete(family);
+    // What we read before no longer holds until it is read back.
+    this.cache.delete(family);
+    this.generation++;
     const tool = this.backend.tools[family].restore;
     const args = ['--noflush', '-w', String(XTABLES_LOCK_WAIT_S)];
     const res = await this.run(tool, args, script);
