@@ -19,7 +19,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { assignFilesToPeers, KeywordPicker, paperCatalogue } from '../opennap/catalogue.js';
-import { encodeFrame } from '../opennap/codec.js';
+import { encodeFrame, FrameDecoder } from '../opennap/codec.js';
 import { MessageType } from '../opennap/message-types.js';
 import { buildLogin, buildShareFile } from '../opennap/messages.js';
 import { Random } from '../opennap/random.js';
@@ -73,8 +73,57 @@ async function runChild(): Promise<void> {
   });
 }
 
-function startChild(): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * The baseline measured in the same run: a server that does no directory work
+ * at all. It acknowledges logins and answers every search with the same
+ * pre-encoded 11 results + 202 (about the paper catalogue's mean), one write
+ * each, over the same sockets and loader: the cost floor of the protocol on
+ * this machine. Ours / baseline says how close the real server comes to it.
+ */
+async function runBaselineChild(): Promise<void> {
+  const result = encodeFrame(MessageType.SearchResult, '"baseline result file name.mp3" 0123456789abcdef0123456789abcdef 3000000 128 44100 180 bench 16777343 3');
+  const answer = Buffer.concat([...Array.from({ length: 11 }, () => result), encodeFrame(MessageType.SearchEnd)]);
+  const ack = encodeFrame(MessageType.LoginAck, 'anon@baseline');
+  let searches = 0;
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      decoder.push(chunk);
+      socket.cork();
+      for (let r = decoder.next(); r.kind === 'ok'; r = decoder.next()) {
+        if (r.frame.type === MessageType.Search) {
+          searches++;
+          socket.write(answer);
+        } else if (r.frame.type === MessageType.Login || r.frame.type === MessageType.NewUserLogin) {
+          socket.write(ack);
+        }
+      }
+      socket.uncork();
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  let cpuMark = process.cpuUsage();
+  let searchesMark = 0;
+  process.send?.({ kind: 'listening', port: (server.address() as net.AddressInfo).port } satisfies ChildMessage);
+  process.on('message', (m: { kind: string }) => {
+    if (m.kind === 'mark') {
+      cpuMark = process.cpuUsage();
+      searchesMark = searches;
+    } else if (m.kind === 'stats') {
+      const cpu = process.cpuUsage(cpuMark);
+      const stats = { searches, errors: {} } as unknown as ServerStatsSnapshot;
+      process.send?.({ kind: 'stats', stats, cpuMs: (cpu.user + cpu.system) / 1000, searchesSinceMark: searches - searchesMark } satisfies ChildMessage);
+    } else if (m.kind === 'stop') {
+      server.close();
+      process.exit(0);
+    }
+  });
+}
+
+function startChild(mode: '--child' | '--child-baseline'): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(fileURLToPath(import.meta.url), [mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
@@ -242,8 +291,8 @@ interface ScenarioResult {
   serverErrors: Record<string, number>;
 }
 
-async function runScenario(sc: Scenario, durationS: number, warmupS: number): Promise<ScenarioResult> {
-  const { child, port } = await startChild();
+async function runScenario(sc: Scenario, durationS: number, warmupS: number, baseline = false): Promise<ScenarioResult> {
+  const { child, port } = await startChild(baseline ? '--child-baseline' : '--child');
   const catalogue = paperCatalogue(1);
   const words = catalogue.keywords.map((k) => k.word);
   const wordIndex = new Map(words.map((w, i) => [w, i]));
@@ -274,7 +323,7 @@ async function runScenario(sc: Scenario, durationS: number, warmupS: number): Pr
     for (const c of conns) c.stop();
     const sorted = rec.samples.subarray(0, rec.count).sort();
     return {
-      scenario: sc.name,
+      scenario: baseline ? `${sc.name} (baseline)` : sc.name,
       clients: sc.clients,
       outstanding: sc.outstanding,
       durationS: Number(elapsedS.toFixed(2)),
@@ -331,13 +380,24 @@ async function main(): Promise<void> {
     await runChild();
     return;
   }
+  if (process.argv.includes('--child-baseline')) {
+    await runBaselineChild();
+    return;
+  }
   const durationS = argValue('--duration', 10);
   const warmupS = argValue('--warmup', 1);
   const rows: ScenarioResult[] = [];
-  for (const sc of SCENARIOS) rows.push(await runScenario(sc, durationS, warmupS));
+  const ratios: { scenario: string; searchesPerSecondRatio: number }[] = [];
+  for (const sc of SCENARIOS) {
+    const base = await runScenario(sc, durationS, warmupS, true);
+    const ours = await runScenario(sc, durationS, warmupS);
+    rows.push(base, ours);
+    ratios.push({ scenario: sc.name, searchesPerSecondRatio: Number((ours.searchesPerSecond / base.searchesPerSecond).toFixed(3)) });
+  }
   printTable(rows);
+  for (const r of ratios) process.stdout.write(`${r.scenario}: server / baseline = ${r.searchesPerSecondRatio.toFixed(2)}× searches/s\n`);
   mkdirSync('bench-out', { recursive: true });
-  writeFileSync('bench-out/opennap-server.json', `${JSON.stringify({ bench: 'opennap-server', at: new Date().toISOString(), rows }, null, 2)}\n`);
+  writeFileSync('bench-out/opennap-server.json', `${JSON.stringify({ bench: 'opennap-server', at: new Date().toISOString(), rows, ratios }, null, 2)}\n`);
   process.stdout.write('wrote bench-out/opennap-server.json\n');
 }
 
