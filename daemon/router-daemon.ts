@@ -5,7 +5,8 @@
  * left (fail-open); SIGHUP re-reads and validates the policy and keeps all
  * state; SIGTERM stops services and removes every rule of ours.
  */
-import { writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { applyDesiredState } from './actuators/apply-desired.js';
 import { Conntrack } from './actuators/conntrack.js';
@@ -94,7 +95,13 @@ export class RouterDaemon {
     this.startedAt = Date.now();
     this.activeAt = this.startedAt + this.options.activeAfterS * 1000;
 
-    this.state = openState(this.options.dbPath ?? policy.database.path, {
+    const dbPath = this.options.dbPath ?? policy.database.path;
+    try {
+      mkdirSync(dirname(dbPath), { recursive: true });
+    } catch (err) {
+      throw new DaemonStartError(`state database directory ${dirname(dbPath)}: ${(err as Error).message}`, { cause: err });
+    }
+    this.state = openState(dbPath, {
       queryRateN: policy.metrics.queriesPerSample,
       settings: { retentionMs: { queries: policy.database.retentionMs, metricWindows: policy.database.retentionMs, events: policy.database.retentionMs, sessions: policy.database.retentionMs } },
     });
