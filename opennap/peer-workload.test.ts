@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { filesOfGroup, paperCatalogue } from './catalogue.js';
 import { WorkloadOptionError } from './errors.js';
-import { runPeerWorkload } from './peer-workload.js';
+import { runPeerWorkload, sharesOf } from './peer-workload.js';
 import { readSearchLog } from './search-log.js';
 import { OpenNapServer } from './server.js';
 
@@ -81,10 +81,38 @@ describe('runPeerWorkload', () => {
     }
   });
 
+  it('shares only its part of the group when the group runs in several processes', async () => {
+    const server = new OpenNapServer({ host: '127.0.0.1', port: 0 });
+    await server.start();
+    try {
+      const opts = { server: { host: '127.0.0.1', port: server.address().port }, count: 1, rate: 2, catalogue: 'paper' as const, group: 'B' as const, durationS: 1, seed: 3, peerTotal: 2 };
+      const runs = Promise.all([
+        runPeerWorkload({ ...opts, peerIndex: 0, nickPrefix: 'one', out: join(dir, 'p0.jsonl') }),
+        runPeerWorkload({ ...opts, peerIndex: 1, nickPrefix: 'two', seed: 4, out: join(dir, 'p1.jsonl') }),
+      ]);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(server.stats().files).toBe(filesOfGroup(catalogue, 'B').length);
+      expect(server.stats().users).toBe(2);
+      await runs;
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('deals a group among all its peers once, whichever process runs which part', () => {
+    const group = filesOfGroup(catalogue, 'B').map((f) => f.name).sort();
+    // Six peers, one per process, each with its own seed for keywords: parts must not depend on it.
+    const parts = [0, 1, 2, 3, 4, 5].map((i) => sharesOf(catalogue, { group: 'B', count: 1, seed: 100 + i, peerIndex: i, peerTotal: 6 })[0]!.map((f) => f.name));
+    expect(parts.flat().sort()).toEqual(group);
+    expect(new Set(parts.flat()).size).toBe(group.length);
+    expect(parts.every((p) => p.length === 10)).toBe(true);
+  });
+
   it('refuses options out of range with a named error', async () => {
     const base = { server: { host: '127.0.0.1', port: 1 }, count: 1, rate: 1, catalogue: 'paper' as const, group: 'A' as const, durationS: 1, seed: 1, out: join(dir, 'x.jsonl') };
     await expect(runPeerWorkload({ ...base, count: 0 })).rejects.toBeInstanceOf(WorkloadOptionError);
     await expect(runPeerWorkload({ ...base, rate: 0 })).rejects.toBeInstanceOf(WorkloadOptionError);
     await expect(runPeerWorkload({ ...base, group: 'C' as 'A' })).rejects.toBeInstanceOf(WorkloadOptionError);
+    await expect(runPeerWorkload({ ...base, peerTotal: 2, peerIndex: 2 })).rejects.toBeInstanceOf(WorkloadOptionError);
   });
 });

@@ -251,15 +251,22 @@ class Peer {
   }
 }
 
+/** The files each of this process's peers shares (pure: the same options give the same parts). */
+export function sharesOf(
+  catalogue: ReturnType<typeof paperCatalogue>,
+  o: Pick<PeerWorkloadOptions, 'group' | 'count' | 'seed' | 'peerIndex' | 'peerTotal' | 'catalogueSeed'>,
+): CatalogueFile[][] {
+  const groupFiles = filesOfGroup(catalogue, o.group);
+  if (o.peerTotal === undefined) return assignFilesToPeers(groupFiles, o.count, new Random(o.seed));
+  const from = o.peerIndex ?? 0;
+  return assignFilesToPeers(groupFiles, o.peerTotal, new Random(o.catalogueSeed ?? 1)).slice(from, from + o.count);
+}
+
 /** Runs the workload for `durationS` seconds (or until `signal` aborts) and returns its summary. */
 export async function runPeerWorkload(o: PeerWorkloadOptions): Promise<PeerWorkloadSummary> {
   check(o);
   const catalogue = paperCatalogue(o.catalogueSeed ?? 1);
-  const groupFiles = filesOfGroup(catalogue, o.group);
-  const shares =
-    o.peerTotal !== undefined
-      ? assignFilesToPeers(groupFiles, o.peerTotal, new Random(o.catalogueSeed ?? 1)).slice(o.peerIndex ?? 0, (o.peerIndex ?? 0) + o.count)
-      : assignFilesToPeers(groupFiles, o.count, new Random(o.seed));
+  const shares = sharesOf(catalogue, o);
   const phaseRng = new Random(o.seed + 1);
   const st: RunState = {
     o,
