@@ -86,12 +86,13 @@ export class IptablesActuator {
   /** Brings the actual rules to `desired`; returns what changed. */
   reconcile(desired: DesiredState): Promise<ReconcileResult> {
     return this.serial(async () => {
-      let { plan, cached } = await this.computePlan(desired, true);
+      const first = await this.computePlan(desired, true);
+      let plan = first.plan;
       let applied: IpFamily[];
       try {
         applied = await this.applyPlan(plan);
       } catch (err) {
-        if (!cached) throw err;
+        if (!first.cached) throw err;
         // Our chains changed under us: read them and try once more.
         this.cache.clear();
         ({ plan } = await this.computePlan(desired, false));
