@@ -32,6 +32,13 @@ import type { StatusServer, StatusSnapshot } from './status-server.js';
 import { formatAddress, formatIssue, loadPolicyFile, verdictPhase } from '../policies/index.js';
 import type { Policy, Rule, StatusListen } from '../policies/index.js';
 
+/**
+ * Time for segments forwarded just before a redirect to reach the capture, so
+ * the RSTs sent to both ends of moved sessions carry current sequence numbers
+ * (a stale one is below the receiver's window and silently dropped).
+ */
+export const RESET_SETTLE_MS = 5;
+
 /** How often idle flows are expired and counters saved. */
 export const HOUSEKEEPING_INTERVAL_MS = 1000;
 /** How often old DB rows are pruned (retention from the policy). */
@@ -142,6 +149,7 @@ export class RouterDaemon {
         now: () => performance.now(),
         tcpSessions: (f) => this.analysis.pipeline.flows.tcpSessions(f),
         resetInjector: this.resetInjector,
+        settleMs: RESET_SETTLE_MS,
       }, desired);
     });
     this.manager = new Manager(policy, {

@@ -43,6 +43,13 @@ export interface ActuatorDeps {
   readonly tcpSessions?: (filter: SessionQuery) => readonly TcpSessionState[];
   /** Optional: forges the RSTs (TcpResetInjector). */
   readonly resetInjector?: SessionResetter;
+  /**
+   * Wait this long (ms) after deleting the tracked flows before reading the
+   * sessions' sequence numbers: segments forwarded just before the deletion
+   * must reach the capture first, or an RST carries a stale sequence number
+   * and the server drops it silently (below its window). Default 0.
+   */
+  readonly settleMs?: number;
   /** Monotonic milliseconds, for the timings. */
   readonly now: () => number;
 }
@@ -98,6 +105,11 @@ export async function applyDesiredState(deps: ActuatorDeps, desired: DesiredStat
   }
   const t2 = deps.now();
   const resets: SessionsReset[] = [];
+  if (deps.tcpSessions && deps.resetInjector && (deps.settleMs ?? 0) > 0 && flows.some((f) => f.destroyed > 0)) {
+    await new Promise((r) => setTimeout(r, deps.settleMs));
+    // One more turn of the event loop so the capture delivers what the kernel holds.
+    await new Promise((r) => setImmediate(r));
+  }
   if (deps.tcpSessions && deps.resetInjector) {
     for (const r of desired.redirects) {
       if (!changed.has(r.id) || r.protocol !== 'tcp') continue;
