@@ -258,8 +258,11 @@ export class Manager {
       const t = result.timings;
       this.deps.timeline.add({
         ts: doneAt, server: name, kind: 'rules_applied',
-        detail: `rules reconciled in ${t.reconcileMs.toFixed(1)} ms, tracked flows deleted in ${t.conntrackMs.toFixed(1)} ms, sessions reset in ${t.resetMs.toFixed(1)} ms (${(doneAt - decidedAt).toFixed(1)} ms after the decision)`,
-        data: { ...t, sinceDecisionMs: doneAt - decidedAt },
+        detail:
+          `rules reconciled in ${t.reconcileMs.toFixed(1)} ms, tracked flows deleted in ${t.conntrackMs.toFixed(1)} ms ` +
+          `(rules live and old flows cut ${(doneAt - decidedAt - t.resetMs).toFixed(1)} ms after the decision), ` +
+          `sessions reset at both ends in ${t.resetMs.toFixed(1)} ms more (${(doneAt - decidedAt).toFixed(1)} ms in all)`,
+        data: { ...t, sinceDecisionMs: doneAt - decidedAt, rulesLiveMs: doneAt - decidedAt - t.resetMs },
       });
       const destroyed = result.flows.reduce((n, f) => n + f.destroyed, 0);
       const sessionsReset = result.resets.reduce((n, r) => n + r.sessionsReset, 0);
