@@ -13,7 +13,9 @@ id -u active-router >/dev/null 2>&1 || useradd --system --no-create-home --shell
 mkdir -p "$prefix" "$etc"
 cp -a "$src/package.json" "$src/package-lock.json" "$src/dist" "$src/node_modules" "$src/policies" "$src/README.md" "$prefix/"
 [[ -f "$etc/policy.yaml" ]] || cp "$src/policies/examples/default.yaml" "$etc/policy.yaml"
-install -m 0644 "$src/systemd/active-router.service" "$unit_dir/active-router.service"
+# The unit names /opt/active-router and /etc/active-router; follow PREFIX and ETC_DIR when they differ.
+sed -e "s#/opt/active-router#$prefix#g" -e "s#/etc/active-router#$etc#g" "$src/systemd/active-router.service" > "$unit_dir/active-router.service"
+chmod 0644 "$unit_dir/active-router.service"
 if [[ -d /run/systemd/system ]]; then
   systemctl daemon-reload
   echo "installed; start with: systemctl enable --now active-router"
