@@ -29,6 +29,7 @@ import { loadPolicyOrExit } from '../daemon/cli/policy-loading.js';
 import { createPipeline } from '../analyzers/flows/pipeline.js';
 import { DEFAULT_CONCURRENT_FLOWS, DEFAULT_PACKETS, writeOpenNapCapture } from './generate-opennap-capture.js';
 import type { GeneratorOptions, GeneratorSummary } from './generate-opennap-capture.js';
+import { positiveInt, readOptions } from './bench-args.js';
 
 /** Targets of issue 3. */
 export const TARGET_PACKETS_PER_S = 300_000;
@@ -67,27 +68,14 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { packets: DEFAULT_PACKETS, flows: DEFAULT_CONCURRENT_FLOWS, seed: 1, out: join(ROOT, 'bench-out'), regen: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = argv[i + 1];
-    const num = (): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${k} needs a positive integer, got "${String(v)}"`);
-      i++;
-      return n;
-    };
-    if (k === '--packets') a.packets = num();
-    else if (k === '--flows') a.flows = num();
-    else if (k === '--seed') a.seed = num();
-    else if (k === '--out') {
-      if (v === undefined) throw new Error('--out needs a directory');
-      a.out = resolve(v);
-      i++;
-    } else if (k === '--regen') a.regen = true;
-    else throw new Error(`unknown argument "${String(k)}" (use --packets N --flows N --seed S --out DIR --regen)`);
-  }
-  return a;
+  const o = readOptions(argv, { packets: 'string', flows: 'string', seed: 'string', out: 'string', regen: 'boolean' });
+  return {
+    packets: positiveInt('packets', o.packets, DEFAULT_PACKETS),
+    flows: positiveInt('flows', o.flows, DEFAULT_CONCURRENT_FLOWS),
+    seed: positiveInt('seed', o.seed, 1),
+    out: typeof o.out === 'string' ? resolve(o.out) : join(ROOT, 'bench-out'),
+    regen: o.regen === true,
+  };
 }
 
 // ---------------------------------------------------------------- child: one stage, one file

@@ -25,6 +25,7 @@ import { sleep, stopChild, watchChild } from '../test-net/experiment/child-proce
 import { Testbed } from '../test-net/testbed.js';
 import { PAIR_ROUTER_IF_CLIENT, pairTopology } from '../test-net/topologies/pair.js';
 import { DEFAULT_PACKETS, writeOpenNapCapture } from './generate-opennap-capture.js';
+import { positiveInt, readOptions } from './bench-args.js';
 
 /** The target rate of issue 3. */
 export const TARGET_PPS = 100_000;
@@ -67,28 +68,15 @@ interface CaptureSample {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const out = join(ROOT, 'bench-out');
-  const a: Args = { packets: DEFAULT_LIVE_PACKETS, pps: TARGET_PPS, bufferMB: DEFAULT_BUFFER_MB, capture: join(out, `opennap-sessions-${DEFAULT_PACKETS}-s1.pcap`), out };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const v = argv[i + 1];
-    const num = (): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${k} needs a positive integer, got "${String(v)}"`);
-      i++;
-      return n;
-    };
-    if (k === '--packets') a.packets = num();
-    else if (k === '--pps') a.pps = num();
-    else if (k === '--buffer-mb') a.bufferMB = num();
-    else if (k === '--capture' || k === '--out') {
-      if (v === undefined) throw new Error(`${k} needs a path`);
-      if (k === '--capture') a.capture = resolve(v);
-      else a.out = resolve(v);
-      i++;
-    } else throw new Error(`unknown argument "${String(k)}" (use --packets N --pps R --buffer-mb M --capture FILE --out DIR)`);
-  }
-  return a;
+  const o = readOptions(argv, { packets: 'string', pps: 'string', 'buffer-mb': 'string', capture: 'string', out: 'string' });
+  const out = typeof o.out === 'string' ? resolve(o.out) : join(ROOT, 'bench-out');
+  return {
+    packets: positiveInt('packets', o.packets, DEFAULT_LIVE_PACKETS),
+    pps: positiveInt('pps', o.pps, TARGET_PPS),
+    bufferMB: positiveInt('buffer-mb', o['buffer-mb'], DEFAULT_BUFFER_MB),
+    capture: typeof o.capture === 'string' ? resolve(o.capture) : join(ROOT, 'bench-out', `opennap-sessions-${DEFAULT_PACKETS}-s1.pcap`),
+    out,
+  };
 }
 
 function policyYaml(iface: string, bufferMB: number, dbPath: string): string {

@@ -350,32 +350,19 @@ export class PcapStreamReader {
   }
 
   private onEnhancedPacket(buf: Buffer, at: number, len: number): void {
-    if (len < 32) {
-      this.count('pcapng.bad_packet_block');
-      return;
-    }
-    const ifIndex = this.u32(buf, at + 8);
-    const iface = this.ifaces[ifIndex];
-    if (iface === undefined) {
-      this.count('pcapng.unknown_interface');
-      return;
-    }
-    const caplen = this.u32(buf, at + 20);
-    const orig = this.u32(buf, at + 24);
-    if (28 + caplen > len - 4) {
-      this.count('pcapng.bad_packet_block');
-      return;
-    }
-    if (caplen > orig) this.count('pcap.caplen_exceeds_origlen');
-    this.deliver(iface, ifIndex, buf, at + 28, caplen, orig, this.u32(buf, at + 12), this.u32(buf, at + 16));
+    this.onPacketBlock(buf, at, len, this.u32(buf, at + 8), true);
   }
 
+  /** The obsolete Packet Block: an EPB with a 16-bit interface id and drop count, caplen not checked against orig. */
   private onObsoletePacket(buf: Buffer, at: number, len: number): void {
+    this.onPacketBlock(buf, at, len, this.u16(buf, at + 8), false);
+  }
+
+  private onPacketBlock(buf: Buffer, at: number, len: number, ifIndex: number, checkOrig: boolean): void {
     if (len < 32) {
       this.count('pcapng.bad_packet_block');
       return;
     }
-    const ifIndex = this.u16(buf, at + 8);
     const iface = this.ifaces[ifIndex];
     if (iface === undefined) {
       this.count('pcapng.unknown_interface');
@@ -387,6 +374,7 @@ export class PcapStreamReader {
       this.count('pcapng.bad_packet_block');
       return;
     }
+    if (checkOrig && caplen > orig) this.count('pcap.caplen_exceeds_origlen');
     this.deliver(iface, ifIndex, buf, at + 28, caplen, orig, this.u32(buf, at + 12), this.u32(buf, at + 16));
   }
 
