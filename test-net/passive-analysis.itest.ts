@@ -13,6 +13,7 @@ import type { WatchedChild } from './experiment/child-process.js';
 import { listNetns, runCommand } from './netns.js';
 import { Testbed } from './testbed.js';
 import { PAIR_ROUTER_IF_SERVER, PAIR_SERVER_ADDR, pairTopology } from './topologies/pair.js';
+import type { ServerRow } from '../daemon/cli/server-table.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist/daemon/cli/main.js');
@@ -43,18 +44,7 @@ interface SearchLine {
   endedBy: string;
 }
 
-interface ServerRowJson {
-  address: string;
-  protocol: string;
-  clients: number;
-  queries: number;
-  answered: number;
-  unanswered: number;
-  rtAvgMs: number | null;
-  rtP50Ms: number | null;
-  rtP99Ms: number | null;
-  qrAvg: number | null;
-}
+type ServerRowJson = ServerRow;
 
 interface TableJson {
   servers: ServerRowJson[];

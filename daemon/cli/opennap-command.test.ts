@@ -1,33 +1,15 @@
 // Tests of the `opennap` command group: argument parsing (usage errors → exit code 2 in main.ts), and `search` and
 // `serve` run for real against a loopback server (127.0.0.1, port 0).
-import { Command, CommanderError } from 'commander';
+import type { Command, CommanderError } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { paperCatalogue } from '../../opennap/catalogue.js';
 import { OpenNapClient } from '../../opennap/client.js';
 import { OpenNapServer } from '../../opennap/server.js';
 import { parseHostPort, registerOpennapCommand, runServe } from './opennap-command.js';
+import { quietProgram, usageError as usageErrorOf } from './quiet-program.fixture.js';
 
-function program(): Command {
-  const p = new Command('active-router').exitOverride();
-  const quiet = { writeErr: () => undefined, writeOut: () => undefined };
-  p.configureOutput(quiet);
-  registerOpennapCommand(p);
-  for (const c of p.commands) {
-    c.exitOverride().configureOutput(quiet);
-    for (const s of c.commands) s.exitOverride().configureOutput(quiet);
-  }
-  return p;
-}
-
-async function usageError(argv: string[]): Promise<CommanderError> {
-  try {
-    await program().parseAsync(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e;
-    throw e;
-  }
-  throw new Error(`no usage error for ${argv.join(' ')}`);
-}
+const program = (): Command => quietProgram(registerOpennapCommand);
+const usageError = (argv: string[]): Promise<CommanderError> => usageErrorOf(registerOpennapCommand, argv);
 
 describe('parseHostPort', () => {
   it.each([

@@ -1,31 +1,12 @@
 // Unit tests of the `testnet` command group: its tables and its usage errors (nothing here touches the network).
-import { Command, CommanderError } from 'commander';
+import type { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { resolveTopology } from '../../test-net/topology.js';
 import { pairTopology } from '../../test-net/topologies/pair.js';
 import { formatListing, formatTopologyTable, registerTestnetCommand } from './testnet-command.js';
+import { usageError as usageErrorOf } from './quiet-program.fixture.js';
 
-function program(): Command {
-  const p = new Command('active-router').exitOverride();
-  p.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  registerTestnetCommand(p);
-  for (const c of p.commands) {
-    c.exitOverride();
-    c.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-    for (const s of c.commands) s.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  }
-  return p;
-}
-
-async function usageError(argv: string[]): Promise<CommanderError> {
-  try {
-    await program().parseAsync(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) return e;
-    throw e;
-  }
-  throw new Error(`no usage error for ${argv.join(' ')}`);
-}
+const usageError = (argv: string[]): Promise<CommanderError> => usageErrorOf(registerTestnetCommand, argv);
 
 describe('formatTopologyTable', () => {
   it('lists one row per interface with namespace, address and gateway', () => {
