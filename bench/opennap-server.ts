@@ -195,10 +195,6 @@ class LoadConnection {
     this.running = false;
   }
 
-  get idle(): boolean {
-    return this.head >= this.sentAt.length;
-  }
-
   private send(n: number): void {
     const frames: Buffer[] = [];
     const now = performance.now();

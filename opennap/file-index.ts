@@ -48,11 +48,6 @@ export class FileIndex<T extends Indexable> {
     this.count--;
   }
 
-  /** How many files hold `word` (0 when none). */
-  matches(word: string): number {
-    return this.byWord.get(word)?.size ?? 0;
-  }
-
   /**
    * Files holding every word of `include` and none of `exclude`, accepted by
    * `accept`, at most `limit` of them, in the order they were shared. An

@@ -28,7 +28,8 @@ export const QUERY_CACHE_ENTRIES = 4096;
 /** Longest search data cached: longer strings are parsed every time rather than pinned in memory. */
 export const QUERY_CACHE_MAX_KEY = 512;
 
-const END_FRAME = encodeFrame(MessageType.SearchEnd);
+/** The 202 that ends every answer; shared with the cache proxy. */
+export const END_FRAME = encodeFrame(MessageType.SearchEnd);
 
 export class QueryCache {
   private readonly entries = new Map<string, SearchParseResult>();

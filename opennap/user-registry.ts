@@ -50,8 +50,4 @@ export class UserRegistry {
   remove(user: ServerUser): void {
     if (this.byNick.get(user.nick) === user) this.byNick.delete(user.nick);
   }
-
-  values(): IterableIterator<ServerUser> {
-    return this.byNick.values();
-  }
 }

@@ -6,14 +6,12 @@
  * all encoded into one buffer of 201 frames and the closing 202, so it goes
  * out in one write. Pure.
  */
-import { encodeFrame } from '../../opennap/codec.js';
-import { MessageType } from '../../opennap/message-types.js';
 import { matchesFilters } from '../../opennap/search-expression.js';
 import type { SearchQuery } from '../../opennap/search-expression.js';
 import type { CachedResult } from './cached-result.js';
 import type { LocalFile, Searcher } from './local-directory.js';
+import { END_FRAME } from '../../opennap/server-search.js';
 
-export const SEARCH_END_FRAME = encodeFrame(MessageType.SearchEnd);
 
 export interface Answer {
   /** Every 201 then the 202. */
@@ -67,6 +65,6 @@ export function buildAnswer(
       frames.push(r.frame);
     }
   }
-  frames.push(SEARCH_END_FRAME);
+  frames.push(END_FRAME);
   return { bytes: Buffer.concat(frames), local: localCount, cached: frames.length - 1 - localCount };
 }

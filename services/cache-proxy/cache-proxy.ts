@@ -208,7 +208,8 @@ export class CacheProxy extends EventEmitter<CacheProxyEvents> implements Starta
       upstreamFailures: c.upstreamFailures,
       latencyP50Ms: c.latency.percentile(0.5),
       latencyP99Ms: c.latency.percentile(0.99),
-      searchesAnswered: c.searchesAnswered,
+      // Every search received is answered by the proxy itself (with results or a 404).
+      searchesAnswered: c.searches,
       events: c.events(),
     };
   }

@@ -56,7 +56,6 @@ export class ProxyCore implements SessionCore {
   forwards = 0;
   localResults = 0;
   cacheResults = 0;
-  searchesAnswered = 0;
   upstreamFailures = 0;
 
   constructor(private readonly opts: ProxyCoreOptions) {
@@ -76,7 +75,6 @@ export class ProxyCore implements SessionCore {
 
   answerSearch(session: ProxySession, data: Buffer): Buffer {
     this.searches++;
-    this.searchesAnswered++;
     const text = data.toString('latin1');
     const p = this.parsed.parse(text);
     if (p.kind === 'error') {
