@@ -342,9 +342,10 @@ export class RouterDaemon {
 
   private recordWindows(): void {
     const now = Date.now();
+    // DB rows carry the same "protocol:address" text the registry keys servers by.
     const ids = new Map(this.state.reader.listServers().map((s) => [`${s.protocol}:${s.address}`, s.id]));
     for (const s of this.analysis.servers.list()) {
-      const id = ids.get(`${s.protocol}:${endpointText(s.endpoint)}`);
+      const id = ids.get(s.key);
       if (id !== undefined) this.state.writer.recordMetricWindow(id, now, this.policy.metrics.windowMs, s.metrics.snapshot(now, this.policy.metrics.windowMs));
     }
   }

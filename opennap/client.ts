@@ -492,7 +492,8 @@ export class OpenNapClient extends EventEmitter {
       default:
         break;
     }
-    this.emit('message', { type, data: Buffer.from(data) });
+    // The copy outlives the decoder's buffer; nobody listening, nothing to copy.
+    if (this.listenerCount('message') > 0) this.emit('message', { type, data: Buffer.from(data) });
   }
 
   private onSearchResult(data: Buffer): void {

@@ -132,6 +132,11 @@ export class FrameDecoder {
     return this.pending.length - this.offset;
   }
 
+  /** Type of the frame whose header is held, or -1 while fewer than HEADER_BYTES bytes are. */
+  heldType(): number {
+    return this.pending.length - this.offset >= HEADER_BYTES ? this.pending.readUInt16LE(this.offset + 2) : -1;
+  }
+
   /** The bytes held from the current position on (a partial or rejected frame), for resynchronisation. */
   remaining(): Buffer {
     return this.pending.subarray(this.offset);

@@ -46,10 +46,6 @@ export class Prober {
     return this.kept;
   }
 
-  get bufferedBytes(): number {
-    return this.keptBytes;
-  }
-
   /** Offers `bytes` (a view, not kept unless the answer is need-more). */
   offer(dir: Direction, bytes: Buffer, ts: number, counters: Counters): ProbeOutcome {
     let input = bytes;

@@ -64,10 +64,6 @@ export class Reassembler {
     return this.finSeq >= 0 && this.held === null && seqDiff(this.next, this.finSeq) >= 0;
   }
 
-  get nextSeq(): number | undefined {
-    return this.started ? this.next : undefined;
-  }
-
   /**
    * The furthest point this direction has reached: the end of the last data
    * seen (held out-of-order data included) or one past the FIN, whichever is

@@ -189,8 +189,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       if (r.kind === 'incomplete') {
         // Judge a header as soon as it is complete: waiting for the data of a
         // bogus header could stall the direction for up to 16 KB.
-        const held = state.decoder.remaining();
-        if (held.length < HEADER_BYTES || this.typeAllowed(state, held.readUInt16LE(2))) return;
+        const held = state.decoder.heldType();
+        if (held < 0 || this.typeAllowed(state, held)) return;
         this.ctx.count(OpenNapWeird.unexpectedType);
         this.misframed(state);
         if (state.syncing || this._violated) return;

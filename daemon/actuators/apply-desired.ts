@@ -134,8 +134,9 @@ function resetSessions(
   // The proxy's own upstream connections carry a client's address (SNAT, source port kept):
   // they look like client sessions to the server and must survive a changed redirect.
   const upstream = new Set<string>();
+  const serverIp = canonicalIp(r.server.ip);
   for (const n of snats) {
-    if (n.origin.port === r.server.port && canonicalIp(n.origin.ip) === canonicalIp(r.server.ip)) {
+    if (n.origin.port === r.server.port && canonicalIp(n.origin.ip) === serverIp) {
       upstream.add(`${canonicalIp(n.toSource) ?? n.toSource} ${n.localPort}`);
     }
   }

@@ -9,6 +9,7 @@ import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { AnalyzerEvent, QueryDoneEvent } from '../../analyzers/events.js';
 import { ServerMetricsWindow } from '../metrics/index.js';
 import type { MetricsSnapshot } from '../metrics/index.js';
+import { formatAddress } from '../state/summary.js';
 
 /** Servers tracked at once; beyond it the least recently seen is dropped (counted). */
 export const MAX_TRACKED_SERVERS = 4096;
@@ -42,12 +43,14 @@ export interface TrackedServer {
   warm: Map<string, QueryDoneEvent>;
 }
 
-export function serverKey(protocol: string, endpoint: Endpoint): string {
-  return endpoint.ip.includes(':') ? `${protocol}:[${endpoint.ip}]:${endpoint.port}` : `${protocol}:${endpoint.ip}:${endpoint.port}`;
+/** "IP:PORT" ("[v6]:PORT"), the same text the state database shows for a server. */
+export function endpointText(endpoint: Endpoint): string {
+  return formatAddress(endpoint.ip, endpoint.port);
 }
 
-export function endpointText(endpoint: Endpoint): string {
-  return endpoint.ip.includes(':') ? `[${endpoint.ip}]:${endpoint.port}` : `${endpoint.ip}:${endpoint.port}`;
+/** "protocol:IP:PORT": one server of one protocol (the same text the daemon builds from DB rows). */
+export function serverKey(protocol: string, endpoint: Endpoint): string {
+  return `${protocol}:${endpointText(endpoint)}`;
 }
 
 export class ServerRegistry {
