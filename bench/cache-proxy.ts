@@ -28,6 +28,7 @@ import { Random } from '../opennap/random.js';
 import { OpenNapServer } from '../opennap/server.js';
 import { CacheProxy } from '../services/cache-proxy/cache-proxy.js';
 import { directSource } from '../services/cache-proxy/direct-source.js';
+import { percentileSorted } from '../daemon/metrics/percentile.js';
 
 const LOOPBACK = '127.0.0.1';
 /** The paper's experiment: 7 peers in network A, 6 in network B. */
@@ -258,11 +259,6 @@ function searchFrame(word: string): Buffer {
   return f;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? 0;
-}
-
 interface PhaseResult {
   target: string;
   /** CPU of each child process during the measured window, in cores (1 = one core busy all the time). */
@@ -327,8 +323,8 @@ async function measure(
     cpuMicrosPerSearch: phase.completed === 0 ? 0 : answering / phase.completed,
     searches: phase.completed,
     searchesPerSecond: (phase.completed * 1000) / elapsed,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
+    p50Ms: percentileSorted(sorted, 50) ?? 0,
+    p99Ms: percentileSorted(sorted, 99) ?? 0,
     resultsPerSearch: phase.completed === 0 ? 0 : phase.results / phase.completed,
   };
 }

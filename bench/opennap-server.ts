@@ -26,6 +26,7 @@ import { Random } from '../opennap/random.js';
 import { serializeSearch } from '../opennap/search-expression.js';
 import { OpenNapServer } from '../opennap/server.js';
 import type { ServerStatsSnapshot } from '../opennap/server-stats.js';
+import { percentileSorted } from '../daemon/metrics/percentile.js';
 
 interface Scenario {
   name: string;
@@ -260,11 +261,6 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 interface ScenarioResult {
   scenario: string;
   clients: number;
@@ -326,8 +322,8 @@ async function runScenario(sc: Scenario, durationS: number, warmupS: number, bas
       searches: rec.completed,
       searchesPerSecond: Math.round(rec.completed / elapsedS),
       resultsPerSearch: rec.completed === 0 ? 0 : Number((rec.results / rec.completed).toFixed(2)),
-      p50Ms: Number(percentile(sorted, 50).toFixed(3)),
-      p99Ms: Number(percentile(sorted, 99).toFixed(3)),
+      p50Ms: Number((percentileSorted(sorted, 50) ?? Number.NaN).toFixed(3)),
+      p99Ms: Number((percentileSorted(sorted, 99) ?? Number.NaN).toFixed(3)),
       maxMs: Number((sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN).toFixed(3)),
       serverCpuPercent: server === undefined ? Number.NaN : Math.round((server.cpuMs / (elapsedS * 1000)) * 100),
       loaderCpuPercent: Math.round(((loaderUsage.user + loaderUsage.system) / 1000 / (elapsedS * 1000)) * 100),

@@ -14,7 +14,7 @@ function checkP(p: number): void {
 }
 
 /** Nearest-rank percentile of values already sorted ascending; `null` for no values. */
-export function percentileSorted(sorted: readonly number[], p: number): number | null {
+export function percentileSorted(sorted: ArrayLike<number>, p: number): number | null {
   checkP(p);
   const n = sorted.length;
   if (n === 0) return null;

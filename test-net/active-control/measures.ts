@@ -9,6 +9,7 @@
  * moment the peer saw the server respond.
  */
 import type { SearchLogRecord } from '../../opennap/search-log.js';
+import type { CounterSample } from '../experiment/series.js';
 
 export interface ReconnectGap {
   /** Last answer at or before the switch time; null when the peer had none. */
@@ -127,10 +128,7 @@ export function sentIn(records: readonly SearchLogRecord[], from: number, to: nu
   return records.filter((r) => r.sentAt >= from && r.sentAt < to);
 }
 
-export interface CounterSample {
-  readonly at: number;
-  readonly value: number;
-}
+export type { CounterSample } from '../experiment/series.js';
 
 /**
  * Rate of a cumulative counter over [from, to]: (last − first) / time between
@@ -145,13 +143,8 @@ export function counterRate(samples: readonly CounterSample[], from: number, to:
   return ((last.value - first.value) * 1000) / (last.at - first.at);
 }
 
-/** The cumulative `searches=N` of an `opennap serve` stats line (formatStats in daemon/cli/opennap-command.ts); null for other lines. */
-export function originSearchesOf(line: string): number | null {
-  const m = /(?:^|\s)searches=(\d+)(?:\s|$)/.exec(line);
-  if (m === null) return null;
-  const n = Number(m[1]);
-  return Number.isSafeInteger(n) ? n : null;
-}
+/** The cumulative `searches=N` of an `opennap serve` stats line: the experiment's parser. */
+export { parseOriginSearches as originSearchesOf } from '../experiment/origin-stats.js';
 
 /** `reconnects=N` of a peers summary line (formatSummary in daemon/cli/opennap-command.ts); null for other lines. */
 export function peerReconnectsOf(line: string): number | null {
