@@ -17,42 +17,15 @@ import { matchesFilters, parseSearch } from './search-expression.js';
 import type { SearchParseResult, SearchQuery } from './search-expression.js';
 import type { ServerCounters } from './server-stats.js';
 import type { ServerFile, ServerUser } from './server-model.js';
-
-/**
- * Parsed queries kept. A workload's distinct query strings are few (one per
- * keyword × filter combination); 4096 covers the paper's 126 keywords many
- * times over while bounding what a client sending unique strings can pin.
- */
-export const QUERY_CACHE_ENTRIES = 4096;
-
-/** Longest search data cached: longer strings are parsed every time rather than pinned in memory. */
-export const QUERY_CACHE_MAX_KEY = 512;
+import { ParseCache } from './parse-cache.js';
 
 /** The 202 that ends every answer; shared with the cache proxy. */
 export const END_FRAME = encodeFrame(MessageType.SearchEnd);
 
-export class QueryCache {
-  private readonly entries = new Map<string, SearchParseResult>();
-
-  constructor(
-    private readonly counters: ServerCounters,
-    private readonly capacity = QUERY_CACHE_ENTRIES,
-  ) {}
-
-  parse(text: string): SearchParseResult {
-    const hit = this.entries.get(text);
-    if (hit !== undefined) return hit;
-    const parsed = parseSearch(text);
-    if (text.length <= QUERY_CACHE_MAX_KEY) {
-      if (this.entries.size >= this.capacity) {
-        // Oldest first (Map keeps insertion order): cheap, and a popular query is re-added at once.
-        const oldest = this.entries.keys().next();
-        if (oldest.done !== true) this.entries.delete(oldest.value);
-        this.counters.count('opennap.query_cache_evicted');
-      }
-      this.entries.set(text, parsed);
-    }
-    return parsed;
+/** The server's parsed searches: the shared parse cache, evictions counted as `opennap.query_cache_evicted`. */
+export class QueryCache extends ParseCache<SearchParseResult> {
+  constructor(counters: ServerCounters, capacity?: number) {
+    super(parseSearch, () => counters.count('opennap.query_cache_evicted'), capacity);
   }
 }
 

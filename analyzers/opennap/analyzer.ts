@@ -15,6 +15,7 @@ import { FrameDecoder, HEADER_BYTES, type Frame } from '../../opennap/codec.js';
 import { CLIENT_TYPES, MessageType, SERVER_TYPES } from '../../opennap/message-types.js';
 import { dataText, parseLogin, parseShareFile } from '../../opennap/messages.js';
 import { parseSearch } from '../../opennap/search-expression.js';
+import { ParseCache } from '../../opennap/parse-cache.js';
 import { OpenNapWeird } from './events.js';
 import { findFrameBoundary, type ResyncRules } from './resync.js';
 
@@ -54,6 +55,9 @@ interface PendingQuery {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Searches parsed once per distinct text, for every flow (clients repeat a few strings). */
+const SEARCHES = new ParseCache(parseSearch);
 
 /** A copy in its own allocation: kept bytes must not pin a slab of Node's shared buffer pool. */
 function ownCopy(b: Buffer): Buffer {
@@ -297,7 +301,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
   }
 
   private onSearch(frame: Frame, ts: number): void {
-    const parsed = parseSearch(frame.data);
+    const parsed = SEARCHES.parse(dataText(frame.data));
     if (parsed.kind === 'error') {
       // The C server answers an unreadable search with a 404 error and then a
       // 202 (search.c): queue a placeholder so that 202 is not taken for the

@@ -68,11 +68,6 @@ export const MAX_FILES_PER_USER = 10_000;
 /** Files in the whole local directory: 1M × a few hundred bytes bounds its memory to some hundreds of MB. */
 export const MAX_LOCAL_FILES = 1_000_000;
 
-/** Parsed search expressions kept by raw text (most clients repeat a few strings). */
-export const PARSED_QUERY_ENTRIES = 4096;
-
-/** Longest raw search text whose parse is kept: longer ones are parsed each time, never pinned. */
-export const PARSED_QUERY_MAX_TEXT = 512;
 
 /**
  * Ready-encoded answers one session keeps (by raw search text) and the bytes

@@ -15,7 +15,8 @@ import { cachedResultFromPayload } from './cached-result.js';
 import type { CachedResult } from './cached-result.js';
 import { EventCounters } from './counters.js';
 import { LatencyRing } from './latency-ring.js';
-import { ANSWER_MEMO_TOTAL_BYTES, MAX_FORWARDS_IN_FLIGHT, MAX_RESULTS_PER_ENTRY, PARSED_QUERY_MAX_TEXT } from './limits.js';
+import { ANSWER_MEMO_TOTAL_BYTES, MAX_FORWARDS_IN_FLIGHT, MAX_RESULTS_PER_ENTRY } from './limits.js';
+import { PARSE_CACHE_MAX_KEY } from '../../opennap/parse-cache.js';
 import { LocalDirectory } from './local-directory.js';
 import { ParsedQueries } from './parsed-queries.js';
 import { ResultCache } from './result-cache.js';
@@ -90,7 +91,7 @@ export class ProxyCore implements SessionCore {
       this.maybeForward(session, p.key);
     }
     // Long texts are answered each time rather than pinned in the memo.
-    const memoable = text.length <= PARSED_QUERY_MAX_TEXT;
+    const memoable = text.length <= PARSE_CACHE_MAX_KEY;
     const generation = this.directory.generation;
     let answer: MemoAnswer | undefined = memoable ? session.memo.get(text, generation, entry) : undefined;
     if (answer === undefined) {
