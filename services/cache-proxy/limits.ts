@@ -10,7 +10,7 @@
  * the directory server's); a client that lets more pile up is not reading
  * and is dropped (`cache_proxy.client_output_overflow`).
  */
-export const MAX_CLIENT_OUTPUT_BYTES = 1024 * 1024;
+export { DEFAULT_MAX_OUTPUT_BYTES as MAX_CLIENT_OUTPUT_BYTES } from '../../opennap/server.js';
 
 /**
  * Unsent bytes queued toward the origin on one session. Relayed traffic is
@@ -51,10 +51,10 @@ export const MAX_FORWARDS_IN_FLIGHT = 4096;
 export const MAX_RELAYED_SEARCHES_PER_SESSION = 256;
 
 /** Results kept per forwarded search: the forward asks MAX_RESULTS 100, the servers' cap. */
-export const MAX_RESULTS_PER_ENTRY = 100;
+export { MAX_RESULTS_CAP as MAX_RESULTS_PER_ENTRY } from '../../opennap/search-expression.js';
 
 /** A frame started but not finished within this time is a stalled or hostile client: dropped (as the server). */
-export const PARTIAL_FRAME_TIMEOUT_MS = 30_000;
+export { DEFAULT_PARTIAL_FRAME_TIMEOUT_MS as PARTIAL_FRAME_TIMEOUT_MS } from '../../opennap/server.js';
 
 /** Longest period of the sweeper (expired cache entries, stalled partial frames). */
 export const MAX_SWEEP_INTERVAL_MS = 1000;
@@ -63,10 +63,10 @@ export const MAX_SWEEP_INTERVAL_MS = 1000;
 export const LATENCY_RING_SIZE = 4096;
 
 /** Files one client may add to the local directory (the directory server's per-user cap). */
-export const MAX_FILES_PER_USER = 10_000;
+export { MAX_FILES_PER_USER } from '../../opennap/server-handlers.js';
 
-/** Files in the whole local directory: 1M × a few hundred bytes bounds its memory to some hundreds of MB. */
-export const MAX_LOCAL_FILES = 1_000_000;
+/** Files in the whole local directory (the directory server's bound): 1M × a few hundred bytes. */
+export { DEFAULT_MAX_FILES as MAX_LOCAL_FILES } from '../../opennap/server.js';
 
 
 /**

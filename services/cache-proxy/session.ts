@@ -37,9 +37,10 @@ import {
 } from './limits.js';
 import type { LocalDirectory, Searcher } from './local-directory.js';
 import type { HostPort, UpstreamLease, UpstreamSourceBinder } from './types.js';
+import { CLOSE_LINGER_MS } from '../../opennap/server-connection.js';
 
-/** How long a half-closed side gets to flush before it is destroyed anyway. */
-export const CLOSE_LINGER_MS = 2000;
+/** How long a half-closed side gets to flush before it is destroyed anyway (as the server). */
+export { CLOSE_LINGER_MS } from '../../opennap/server-connection.js';
 
 /** What a session needs from its proxy (a narrow component interface, STYLE.md §6). */
 export interface SessionCore {
