@@ -10,7 +10,6 @@ const instances: errors.ActiveRouterError[] = [
   new errors.StateClosedError(),
   new errors.MetricsConfigError('queryRateN', 'one'),
   new errors.StatusListenError('in use'),
-  new errors.UsageError('bad HOST:PORT'),
   new errors.DaemonStartError('no capture'),
 ];
 

@@ -1,6 +1,7 @@
 /**
  * Daemon-wide operational errors: state database (daemon/state), metric math
- * (daemon/metrics), status endpoint, CLI usage and start-up. Every class carries a stable `code` string so
+ * (daemon/metrics), status endpoint and start-up. (CLI usage errors are
+ * commander's InvalidArgumentError: exit code 2.) Every class carries a stable `code` string so
  * callers and tests match on it, never on the message (fastify-style: all
  * codes in one place, listed in `STATE_METRICS_ERROR_CODES`).
  */
@@ -95,12 +96,6 @@ export class StatusListenError extends ActiveRouterError {
   override readonly name = 'StatusListenError';
 }
 
-/** A command-line argument is malformed (exit code 2). */
-export class UsageError extends ActiveRouterError {
-  readonly code = 'USAGE';
-  override readonly name = 'UsageError';
-}
-
 /** The daemon could not start: capture, database, actuators or status endpoint failed. */
 export class DaemonStartError extends ActiveRouterError {
   readonly code = 'DAEMON_START_FAILED';
@@ -117,6 +112,5 @@ export const STATE_METRICS_ERROR_CODES: Readonly<Record<string, string>> = {
   STATE_CLOSED: 'the state database was used after close()',
   METRICS_CONFIG_INVALID: 'a metrics parameter (N, percentile, window, capacity) is out of range',
   STATUS_LISTEN_FAILED: 'the status endpoint could not listen where the policy says',
-  USAGE: 'a command-line argument is malformed',
   DAEMON_START_FAILED: 'the daemon could not start (capture, database, actuators or status endpoint)',
 };

@@ -11,6 +11,7 @@
  * text: iptables-save reorders and quotes options differently from the
  * script the daemon feeds to iptables-restore.
  */
+import { tokenize } from '../../daemon/actuators/iptables-save-parse.js';
 
 const OUR_CHAIN = /^(ACTIVE_ROUTER(_POST|_FWD)?|AR-[DFB]-[0-9a-f]{16})$/;
 
@@ -38,28 +39,11 @@ export interface SaveView {
   readonly rules: RuleView[];
 }
 
-/** Splits an iptables-save line into words, honouring double quotes with \" escapes. */
+/** Splits an iptables-save line into words, honouring double quotes with \" escapes (the actuators' tokenizer). */
 export function splitWords(line: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < line.length) {
-    while (line[i] === ' ') i++;
-    if (i >= line.length) break;
-    let word = '';
-    if (line[i] === '"') {
-      i++;
-      while (i < line.length && line[i] !== '"') {
-        if (line[i] === '\\' && i + 1 < line.length) i++;
-        word += line[i];
-        i++;
-      }
-      i++;
-    } else {
-      while (i < line.length && line[i] !== ' ') word += line[i++];
-    }
-    out.push(word);
-  }
-  return out;
+  const r = tokenize(line);
+  // iptables-save never writes an unterminated quote; split such a line on spaces rather than drop it.
+  return r.kind === 'ok' ? [...r.tokens] : line.split(' ').filter((w) => w !== '');
 }
 
 function parseRule(table: string, words: readonly string[]): RuleView {
