@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeFrame, encodeFrame, encodeFrames, FrameDecoder, DEFAULT_MAX_DATA, HEADER_BYTES } from './codec.js';
+import { decodeFrame, encodeFrame, encodeFrames, frameBytes, FrameDecoder, DEFAULT_MAX_DATA, HEADER_BYTES } from './codec.js';
 
 function drain(decoder: FrameDecoder): { frames: { type: number; data: string }[]; last: string } {
   const frames: { type: number; data: string }[] = [];
@@ -111,5 +111,17 @@ describe('FrameDecoder with a reused input buffer (packet capture)', () => {
     decoder.push(shared.subarray(0, wire.length - cut));
     const r = decoder.next();
     expect(r.kind === 'ok' && r.frame.data.toString()).toBe('FILENAME CONTAINS "rock" MAX_RESULTS 100');
+  });
+});
+
+describe('frameBytes', () => {
+  it('gives back the received frame, header included, without copying', () => {
+    const wire = encodeFrames([{ type: 205, data: 'bob hi' }, { type: 9999, data: 'opaque' }]);
+    const decoder = new FrameDecoder();
+    decoder.push(wire);
+    const out: Buffer[] = [];
+    for (let r = decoder.next(); r.kind === 'ok'; r = decoder.next()) out.push(frameBytes(r.frame.data));
+    expect(Buffer.concat(out).equals(wire)).toBe(true);
+    expect(out[0]!.buffer).toBe(wire.buffer);
   });
 });

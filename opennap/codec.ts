@@ -60,6 +60,15 @@ export function encodeFrame(type: number, data: string | Buffer = ''): Buffer {
   return out;
 }
 
+/**
+ * The whole frame (header and data) around a data section returned by
+ * `decodeFrame` or `FrameDecoder`: a view of the bytes received, no copy, so
+ * a relay writes exactly what came in. Only for data those functions returned.
+ */
+export function frameBytes(data: Buffer): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset - HEADER_BYTES, data.length + HEADER_BYTES);
+}
+
 /** Encodes several frames into one buffer, so a whole result set goes out in one write. */
 export function encodeFrames(frames: readonly { type: number; data: string | Buffer }[]): Buffer {
   return Buffer.concat(frames.map((f) => encodeFrame(f.type, f.data)));

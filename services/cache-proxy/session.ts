@@ -14,7 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import net from 'node:net';
 import type { Socket } from 'node:net';
-import { FrameDecoder, WIRE_MAX_DATA, encodeFrame } from '../../opennap/codec.js';
+import { FrameDecoder, WIRE_MAX_DATA, encodeFrame, frameBytes } from '../../opennap/codec.js';
 import { MessageType } from '../../opennap/message-types.js';
 import { dataText, parseLogin, parseShareFile } from '../../opennap/messages.js';
 import { plainIp } from '../../opennap/server-connection.js';
@@ -266,7 +266,7 @@ export class ProxySession {
         return;
       }
       this.core.counters.inc('cache_proxy.search_before_login_relayed');
-      this.sendUp(encodeFrame(MessageType.Search, data));
+      this.sendUp(frameBytes(data));
       this.fifo.push({ kind: 'relay' });
       this.relayedWaiting++;
       return;
@@ -312,7 +312,7 @@ export class ProxySession {
         break;
     }
     // Whatever it is, the origin gets it byte for byte.
-    this.sendUp(encodeFrame(type, data));
+    this.sendUp(frameBytes(data));
   }
 
   private sendUp(bytes: Buffer): void {
@@ -421,7 +421,7 @@ export class ProxySession {
       default:
         break;
     }
-    this.client.write(encodeFrame(type, data));
+    this.client.write(frameBytes(data));
   }
 
   private onUpstreamEnd(): void {
