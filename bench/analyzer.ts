@@ -113,7 +113,14 @@ async function runStage(stage: Stage, file: string): Promise<StageResult> {
     const policy = await loadPolicyOrExit(POLICY);
     const registry = buildAnalyzerRegistry(policy);
     let events = 0;
-    const pipeline = createPipeline({ registry, servers: pipelineServers(policy, registry), probe: policy.learn, onEvent: () => void events++ });
+    // Results are not copied for a warm-start store, as in `replay` (PassiveAnalysis with keepAnswers: false).
+    const pipeline = createPipeline({
+      registry,
+      servers: pipelineServers(policy, registry),
+      probe: policy.learn,
+      onEvent: () => void events++,
+      wantsResults: () => false,
+    });
     let expireAt = 0;
     let lastTs = 0;
     await readPcapFile(file, (linkType, frame, ts) => {

@@ -16,6 +16,7 @@ import { TcpFlag } from '../packet/types.js';
 import type { AnalyzerRegistry } from '../registry.js';
 import { Dispatcher } from './dispatch.js';
 import { FIN_FROM_CLIENT, FIN_FROM_SERVER, Flow, flowKeyOf, serverPortScore } from './flow.js';
+import { FlowIndex, v4TupleOf } from './flow-index.js';
 import { LearntServers } from './learnt-servers.js';
 import type { FlowLimits } from './limits.js';
 import { resolveFlowLimits } from './limits.js';
@@ -79,7 +80,7 @@ export interface TcpSessionState {
 
 export class FlowTable {
   readonly limits: FlowLimits;
-  private readonly flows = new Map<string, Flow>();
+  private readonly flows = new FlowIndex();
   private readonly tcpLru = new LruList<Flow>();
   private readonly udpLru = new LruList<Flow>();
   private readonly closing = new Set<Flow>();
@@ -105,8 +106,7 @@ export class FlowTable {
 
   handlePacket(pkt: DecodedPacket): void {
     const tcp = pkt.transport === 'tcp';
-    const key = flowKeyOf(pkt.transport, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort);
-    let f = this.flows.get(key);
+    let f = this.flows.find(pkt);
     if (f !== undefined && tcp && (pkt.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN && this.isNewConnection(f, pkt)) {
       // A fresh SYN on a tuple we still track: the old connection ended unseen.
       this.counters.inc('flow.tuple_reused');
@@ -119,7 +119,7 @@ export class FlowTable {
         this.counters.inc('flow.untracked_control_segment');
         return;
       }
-      f = this.create(pkt, key);
+      f = this.create(pkt);
     } else {
       (tcp ? this.tcpLru : this.udpLru).touch(f);
       if (pkt.ts > f.lastTs) f.lastTs = pkt.ts;
@@ -229,7 +229,8 @@ export class FlowTable {
     return this.learnt.entries();
   }
 
-  private create(pkt: DecodedPacket, key: string): Flow {
+  private create(pkt: DecodedPacket): Flow {
+    const key = pkt.srcV4 < 0 ? flowKeyOf(pkt.transport, pkt.src, pkt.srcPort, pkt.dst, pkt.dstPort) : '';
     if (this.flows.size >= this.limits.maxFlows) this.evictOldest(pkt.ts);
     const t = pkt.transport;
     let clientIsSrc: boolean;
@@ -262,7 +263,8 @@ export class FlowTable {
       f.toClient = new Reassembler('toClient');
     }
     if (t === 'tcp' && clientIsSrc && (pkt.flags & TcpFlag.SYN) !== 0) f.clientIsn = pkt.seq;
-    this.flows.set(key, f);
+    if (pkt.srcV4 >= 0) f.v4 = v4TupleOf(pkt);
+    this.flows.add(f);
     (t === 'tcp' ? this.tcpLru : this.udpLru).push(f);
     this.counters.inc(`flow.created_${t}`);
     return f;
@@ -307,7 +309,7 @@ export class FlowTable {
     }
     this.dispatcher.end(f, ts, reason);
     this.release(f);
-    this.flows.delete(f.key);
+    this.flows.remove(f);
     (f.transport === 'tcp' ? this.tcpLru : this.udpLru).remove(f);
     if (f.closing) this.closing.delete(f);
     this.counters.inc(`flow.closed_${reason}`);

@@ -12,6 +12,7 @@ import type {
   FlowKey,
   StreamAnalyzer,
 } from '../analyzer.js';
+import type { V4Tuple } from './flow-index.js';
 import type { LruNode } from './lru.js';
 import type { Prober } from './probe.js';
 import type { Reassembler } from './reassembler.js';
@@ -38,8 +39,13 @@ export class Flow implements LruNode<Flow> {
   /** Sequence number of the client's SYN when it was seen (-1 otherwise), to tell a retransmitted SYN from a new connection. */
   clientIsn = -1;
   closing = false;
+  /** Numeric tuple of an IPv4 flow (FlowIndex), null for IPv6 (indexed by `key`). */
+  v4: V4Tuple | null = null;
+  /** Next flow in the same FlowIndex hash chain. */
+  hashNext: Flow | null = null;
 
   constructor(
+    /** Text key of an IPv6 flow (`flowKeyOf`); empty for IPv4 flows, which are found by `v4`. */
     readonly key: string,
     readonly transport: 'tcp' | 'udp',
     readonly clientIp: string,

@@ -11,12 +11,13 @@
  * and ignored, counted.
  */
 import type { AnalyzerContext, Direction, FlowEndReason, StreamAnalyzer } from '../analyzer.js';
-import { FrameDecoder, HEADER_BYTES, type Frame } from '../../opennap/codec.js';
+import { HEADER_BYTES } from '../../opennap/codec.js';
 import { CLIENT_TYPES, MessageType, SERVER_TYPES } from '../../opennap/message-types.js';
-import { dataText, parseLogin, parseShareFile } from '../../opennap/messages.js';
+import { parseLogin, parseShareFile } from '../../opennap/messages.js';
 import { parseSearch } from '../../opennap/search-expression.js';
 import { ParseCache } from '../../opennap/parse-cache.js';
 import { OpenNapWeird } from './events.js';
+import { FrameScanner, FrameVerdict, type FrameSink } from './frame-scanner.js';
 import { findFrameBoundary, type ResyncRules } from './resync.js';
 
 /**
@@ -69,7 +70,7 @@ const TO_SERVER_RULES: ResyncRules = { maxData: ANALYZER_MAX_DATA, allowedTypes:
 const TO_CLIENT_RULES: ResyncRules = { maxData: ANALYZER_MAX_DATA, allowedTypes: SERVER_TYPES };
 
 class DirectionState {
-  decoder = new FrameDecoder(ANALYZER_MAX_DATA);
+  readonly scanner = new FrameScanner();
   /** True while we do not know where frames start (mid-stream start, after a gap, after garbage). */
   syncing: boolean;
   resyncBuffer: Buffer = EMPTY;
@@ -84,8 +85,12 @@ class DirectionState {
   }
 }
 
-export class OpenNapAnalyzer implements StreamAnalyzer {
+export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
   private readonly dirs: Record<Direction, DirectionState>;
+  /** The direction and capture time of the chunk being scanned (read by the FrameSink callbacks). */
+  private dir: Direction = 'toServer';
+  private state: DirectionState;
+  private ts = 0;
   private readonly pending: PendingQuery[] = [];
   private nextSeq = 0;
   /**
@@ -108,6 +113,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       toServer: new DirectionState(TO_SERVER_RULES, true),
       toClient: new DirectionState(TO_CLIENT_RULES, true),
     };
+    this.state = this.dirs.toServer;
   }
 
   get confirmed(): boolean {
@@ -125,13 +131,14 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       this.ctx.emit({ kind: 'session_open', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, ts });
     }
     const state = this.dirs[dir];
-    if (state.syncing) {
-      this.resync(state, bytes);
-      if (state.syncing) return;
-    } else {
-      state.decoder.push(bytes);
+    this.dir = dir;
+    this.state = state;
+    this.ts = ts;
+    let todo: Buffer | null = state.syncing ? this.resync(state, bytes) : bytes;
+    while (todo !== null && !this._violated) {
+      const rejected = state.scanner.push(todo, this);
+      todo = rejected === null ? null : this.misframed(state, rejected);
     }
-    this.drain(dir, state, ts);
     if (this.sharesChanged) {
       this.sharesChanged = false;
       this.ctx.emit({ kind: 'shares', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, files: this.sharedFiles, ts });
@@ -142,7 +149,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     if (this.ended || this._violated) return;
     this.ctx.count(OpenNapWeird.gap);
     const state = this.dirs[dir];
-    state.decoder.reset();
+    state.scanner.reset();
     state.syncing = true;
     state.resyncBuffer = EMPTY;
     // The lost bytes may have held responses: outstanding queries can no longer be matched safely.
@@ -158,7 +165,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     this.pending.length = 0;
   }
 
-  private resync(state: DirectionState, bytes: Buffer): void {
+  /** Looks for a frame boundary; returns the bytes from it on (and leaves resync mode), or null while none is found. */
+  private resync(state: DirectionState, bytes: Buffer): Buffer | null {
     const buf = state.resyncBuffer.length ? Buffer.concat([state.resyncBuffer, bytes]) : bytes;
     const at = findFrameBoundary(buf, state.rules);
     if (at < 0) {
@@ -166,7 +174,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
         // Never confirmed and no frame boundary in a kilobyte: this flow is not OpenNap.
         this._violated = true;
         state.resyncBuffer = EMPTY;
-        return;
+        return null;
       }
       if (buf.length > MAX_RESYNC_BYTES) {
         // Keep only a tail that could still hold the start of a header.
@@ -177,40 +185,51 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       } else {
         state.resyncBuffer = ownCopy(buf);
       }
-      return;
+      return null;
     }
     if (at > 0) this.ctx.count(OpenNapWeird.resyncSkippedBytes, at);
     this.ctx.count(OpenNapWeird.resynced);
     state.syncing = false;
     state.resyncBuffer = EMPTY;
-    state.decoder.reset();
-    state.decoder.push(buf.subarray(at));
+    state.scanner.reset();
+    return buf.subarray(at);
   }
 
-  private drain(dir: Direction, state: DirectionState, ts: number): void {
-    for (;;) {
-      const r = state.decoder.next();
-      if (r.kind === 'incomplete') {
-        // Judge a header as soon as it is complete: waiting for the data of a
-        // bogus header could stall the direction for up to 16 KB.
-        const held = state.decoder.heldType();
-        if (held < 0 || this.typeAllowed(state, held)) return;
-        this.ctx.count(OpenNapWeird.unexpectedType);
-        this.misframed(state);
-        if (state.syncing || this._violated) return;
-        continue;
-      }
-      if (r.kind === 'error' || !this.typeAllowed(state, r.frame.type)) {
-        this.ctx.count(r.kind === 'error' ? OpenNapWeird.frameTooLarge : OpenNapWeird.unexpectedType);
-        this.misframed(state);
-        // Resync may have found a boundary at once: go on decoding from it.
-        if (state.syncing || this._violated) return;
-        continue;
-      }
-      state.frames++;
-      this.maybeConfirm(ts);
-      this.onFrame(dir, r.frame, ts);
+  /** FrameSink: judges a header the moment it is complete (waiting for the data of a bogus one could stall 16 KB). */
+  frameHeader(type: number, length: number): FrameVerdict {
+    if (length > ANALYZER_MAX_DATA) {
+      this.ctx.count(OpenNapWeird.frameTooLarge);
+      return FrameVerdict.reject;
     }
+    if (!this.typeAllowed(this.state, type)) {
+      this.ctx.count(OpenNapWeird.unexpectedType);
+      return FrameVerdict.reject;
+    }
+    return this.wantsData(type) ? FrameVerdict.keep : FrameVerdict.skip;
+  }
+
+  /**
+   * Whether a frame's bytes are read: requests, logins and shares from the
+   * client; from the server only a result the oldest query still has to be
+   * matched against, or whose payload the warm-start store wants. Every other
+   * result only counts, so its bytes are never copied.
+   */
+  private wantsData(type: number): boolean {
+    if (this.dir === 'toServer') {
+      return type === MessageType.Search || type === MessageType.Login || type === MessageType.NewUserLogin || type === MessageType.ShareFile;
+    }
+    if (type !== MessageType.SearchResult) return false;
+    const head = this.pending[0];
+    return head !== undefined && !head.rejected && (!head.firstResponseSeen || head.payloads !== null);
+  }
+
+  /** FrameSink: one complete frame of the chunk being scanned. */
+  frame(type: number, buf: Buffer | null, start: number, end: number): void {
+    const state = this.state;
+    state.frames++;
+    this.maybeConfirm(this.ts);
+    if (this.dir === 'toServer') this.onClientFrame(type, buf, start, end, this.ts);
+    else this.onServerFrame(type, buf, start, end, this.ts);
   }
 
   private typeAllowed(state: DirectionState, type: number): boolean {
@@ -226,31 +245,30 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     return this._confirmed && type <= MAX_KNOWN_TYPE;
   }
 
-  /** A frame that makes no sense: before confirmation it is not OpenNap; after, we lost the framing. */
-  private misframed(state: DirectionState): void {
+  /**
+   * A frame header that makes no sense (`rest` is the bytes from it on):
+   * before confirmation the flow is not OpenNap; after, we lost the framing.
+   * Returns bytes to go on scanning from when a boundary was found at once.
+   */
+  private misframed(state: DirectionState, rest: Buffer): Buffer | null {
     if (state.frames === 0 && !state.triedResync) {
       // The first bytes of a direction may be the middle of a frame (we joined
       // an existing session): look for a boundary once before judging.
       state.triedResync = true;
-      this.startResync(state, state.decoder.remaining());
-      return;
+      state.scanner.reset();
+      state.syncing = true;
+      state.resyncBuffer = EMPTY;
+      // Skip the first byte: offset 0 was just judged implausible.
+      return rest.length > 1 ? this.resync(state, rest.subarray(1)) : null;
     }
     if (!this._confirmed) {
       this._violated = true;
-      return;
+      return null;
     }
-    state.decoder.reset();
+    state.scanner.reset();
     state.syncing = true;
     state.resyncBuffer = EMPTY;
-  }
-
-  /** Enters resync mode with `bytes` (what the decoder held) as the start of the search. */
-  private startResync(state: DirectionState, bytes: Buffer): void {
-    state.decoder.reset();
-    state.syncing = true;
-    state.resyncBuffer = EMPTY;
-    // Skip the first byte: offset 0 was just judged implausible.
-    if (bytes.length > 1) this.resync(state, bytes.subarray(1));
+    return null;
   }
 
   private maybeConfirm(ts: number): void {
@@ -263,19 +281,16 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     }
   }
 
-  private onFrame(dir: Direction, frame: Frame, ts: number): void {
-    if (dir === 'toServer') this.onClientFrame(frame, ts);
-    else this.onServerFrame(frame, ts);
-  }
-
-  private onClientFrame(frame: Frame, ts: number): void {
-    switch (frame.type) {
+  private onClientFrame(type: number, buf: Buffer | null, start: number, end: number, ts: number): void {
+    // Requests arrive with their bytes (wantsData); null only if a header's verdict said otherwise.
+    if (buf === null) return;
+    switch (type) {
       case MessageType.Search:
-        this.onSearch(frame, ts);
+        this.onSearch(buf.toString('latin1', start, end), ts);
         return;
       case MessageType.Login:
       case MessageType.NewUserLogin: {
-        const login = parseLogin(dataText(frame.data));
+        const login = parseLogin(buf.toString('latin1', start, end));
         if (login.kind === 'error') {
           this.ctx.count(OpenNapWeird.badLogin);
           return;
@@ -284,7 +299,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
         return;
       }
       case MessageType.ShareFile:
-        if (parseShareFile(dataText(frame.data)).kind === 'ok') {
+        if (parseShareFile(buf.toString('latin1', start, end)).kind === 'ok') {
           this.sharedFiles++;
           this.sharesChanged = true;
         }
@@ -300,8 +315,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     }
   }
 
-  private onSearch(frame: Frame, ts: number): void {
-    const parsed = SEARCHES.parse(dataText(frame.data));
+  private onSearch(text: string, ts: number): void {
+    const parsed = SEARCHES.parse(text);
     if (parsed.kind === 'error') {
       // The C server answers an unreadable search with a 404 error and then a
       // 202 (search.c): queue a placeholder so that 202 is not taken for the
@@ -334,16 +349,17 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
     this.pending.push(query);
   }
 
-  private onServerFrame(frame: Frame, ts: number): void {
-    if (frame.type !== MessageType.SearchResult && frame.type !== MessageType.SearchEnd) return;
+  private onServerFrame(type: number, buf: Buffer | null, start: number, end: number, ts: number): void {
+    if (type !== MessageType.SearchResult && type !== MessageType.SearchEnd) return;
     const head = this.pending[0];
     if (head === undefined) {
       this.ctx.count(OpenNapWeird.responseWithoutQuery);
       return;
     }
-    if (frame.type === MessageType.SearchResult) {
-      // Only the first result of a query is checked against it: later ones follow in order.
-      if (head.rejected || (!head.firstResponseSeen && !resultMatches(frame.data, head.keywords))) {
+    if (type === MessageType.SearchResult) {
+      // Only the first result of a query is checked against it: later ones follow in order. A first
+      // result without bytes began before that query was at the head (so cannot answer it).
+      if (head.rejected || (!head.firstResponseSeen && (buf === null || !resultMatches(buf, start, end, head.keywords)))) {
         // A result for an earlier query we never saw: not ours to time.
         this.ctx.count(OpenNapWeird.responseMismatch);
         this.unseenAnswerOpen = true;
@@ -351,7 +367,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
       }
       this.firstResponse(head, ts);
       head.results++;
-      head.payloads?.add(frame.data);
+      if (buf !== null) head.payloads?.add(buf, start, end);
       return;
     }
     if (this.unseenAnswerOpen) {
@@ -381,19 +397,20 @@ export class OpenNapAnalyzer implements StreamAnalyzer {
  * the query (case-insensitive substring, as lenient as real servers)? Reads
  * the name straight from the bytes: this runs once per query, on the hot path.
  */
-function resultMatches(data: Buffer, keywords: readonly string[]): boolean {
+function resultMatches(buf: Buffer, start: number, end: number, keywords: readonly string[]): boolean {
   if (keywords.length === 0) return true;
-  let start = 0;
-  let end: number;
+  const data = buf.subarray(start, end);
+  let from = 0;
+  let to: number;
   if (data[0] === 0x22) {
-    start = 1;
-    end = data.indexOf('" ', 1, 'latin1');
-    if (end < 0) end = data.length;
+    from = 1;
+    to = data.indexOf('" ', 1, 'latin1');
+    if (to < 0) to = data.length;
   } else {
-    end = data.indexOf(0x20);
-    if (end < 0) end = data.length;
+    to = data.indexOf(0x20);
+    if (to < 0) to = data.length;
   }
-  const lower = data.toString('latin1', start, end).toLowerCase();
+  const lower = data.toString('latin1', from, to).toLowerCase();
   return keywords.every((k) => lower.includes(k));
 }
 
@@ -407,16 +424,16 @@ class PayloadStore {
   private used = 0;
   private readonly ends: number[] = [];
 
-  add(data: Buffer): void {
+  add(buf: Buffer, start: number, end: number): void {
     if (this.ends.length >= MAX_RESULT_PAYLOADS) return;
-    const need = this.used + data.length;
+    const need = this.used + (end - start);
     if (this.buf === undefined || need > this.buf.length) {
       // Unpooled: these live until the query is answered, and a pooled slice would pin an 8 KB slab.
       const grown = Buffer.allocUnsafeSlow(Math.max(need, (this.buf?.length ?? 256) * 2));
       this.buf?.copy(grown, 0, 0, this.used);
       this.buf = grown;
     }
-    data.copy(this.buf, this.used);
+    buf.copy(this.buf, this.used, start, end);
     this.used = need;
     this.ends.push(need);
   }

@@ -38,6 +38,8 @@ describe('decodePacket: link types', () => {
       ipVersion: 4,
       src: '10.0.0.1',
       dst: '10.0.0.2',
+      srcV4: 0x0a000001,
+      dstV4: 0x0a000002,
       transport: 'tcp',
       srcPort: 40000,
       dstPort: 8888,
@@ -51,7 +53,7 @@ describe('decodePacket: link types', () => {
   it.each(links)('%s IPv6 UDP', (_name, link) => {
     const { pkt, counters } = decode({ link, ip: v6, udp });
     expect(counters).toEqual({});
-    expect(pkt).toMatchObject({ ipVersion: 6, src: '2001:db8::1', dst: '2001:db8::2', transport: 'udp', srcPort: 6881, dstPort: 6882, seq: 0, flags: 0 });
+    expect(pkt).toMatchObject({ ipVersion: 6, src: '2001:db8::1', dst: '2001:db8::2', srcV4: -1, dstV4: -1, transport: 'udp', srcPort: 6881, dstPort: 6882, seq: 0, flags: 0 });
     expect(pkt?.payload.toString()).toBe(udp.payload);
   });
   it('DLT_RAW numbered 12 and 14, and LINKTYPE_IPV4/IPV6', () => {

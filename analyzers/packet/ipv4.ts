@@ -50,6 +50,8 @@ export function decodeIPv4(frame: Buffer, off: number, counters: Counters, out: 
   out.protocol = frame.readUInt8(off + 9);
   out.src = ipv4Text(frame, off + 12);
   out.dst = ipv4Text(frame, off + 16);
+  out.srcV4 = frame.readUInt32BE(off + 12);
+  out.dstV4 = frame.readUInt32BE(off + 16);
   out.start = off + ihl;
   // Bytes past the total length are Ethernet padding, not payload.
   out.end = off + totalLength;

@@ -95,6 +95,8 @@ export function decodeIPv6(frame: Buffer, off: number, counters: Counters, out: 
   out.protocol = next;
   out.src = ipv6Text(frame, off + 8);
   out.dst = ipv6Text(frame, off + 24);
+  out.srcV4 = -1;
+  out.dstV4 = -1;
   out.start = cur;
   out.end = end;
   return true;

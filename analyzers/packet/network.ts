@@ -7,6 +7,9 @@ export interface NetworkLayer {
   version: 4 | 6;
   src: string;
   dst: string;
+  /** uint32 IPv4 addresses; -1 for IPv6. */
+  srcV4: number;
+  dstV4: number;
   /** IANA protocol number of the transport header (6 TCP, 17 UDP). */
   protocol: number;
   /** Transport header offset in the frame. */
@@ -19,5 +22,5 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 
 export function emptyNetworkLayer(): NetworkLayer {
-  return { version: 4, src: '', dst: '', protocol: 0, start: 0, end: 0 };
+  return { version: 4, src: '', dst: '', srcV4: -1, dstV4: -1, protocol: 0, start: 0, end: 0 };
 }

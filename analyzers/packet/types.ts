@@ -43,6 +43,9 @@ export interface DecodedPacket {
   /** Dotted IPv4 or RFC 5952 canonical IPv6 text. */
   src: string;
   dst: string;
+  /** The IPv4 addresses as uint32 (the flow table keys on numbers); -1 for IPv6. */
+  srcV4: number;
+  dstV4: number;
   transport: 'tcp' | 'udp';
   srcPort: number;
   dstPort: number;
