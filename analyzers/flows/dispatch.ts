@@ -6,7 +6,7 @@
  * suite forbids) is removed too, counted `analyzer.exception.<name>`, so a
  * buggy analyzer can never take the capture loop down.
  */
-import type { AnalyzerContext, AnalyzerRegistration, Direction, FlowEndReason } from '../analyzer.js';
+import type { AnalyzerContext, AnalyzerRegistration, Direction, FlowEndReason, FlowKey } from '../analyzer.js';
 import type { Counters } from '../counters.js';
 import type { AnalyzerEvent } from '../events.js';
 import type { Flow } from './flow.js';
@@ -14,12 +14,34 @@ import type { LearntServers } from './learnt-servers.js';
 import type { ProbeOutcome } from './probe.js';
 import type { StreamSink } from './reassembler.js';
 
+type WantsResults = (protocol: string, server: { ip: string; port: number }, keywords: readonly string[]) => boolean;
+
 export interface DispatcherOptions {
   counters: Counters;
   onEvent(event: AnalyzerEvent): void;
   learnt: LearntServers;
   /** Passed to analyzers as `AnalyzerContext.wantsResults`, with the flow's server. */
-  wantsResults?: (protocol: string, server: { ip: string; port: number }, keywords: readonly string[]) => boolean;
+  wantsResults?: WantsResults;
+}
+
+/**
+ * An analyzer's context. A class, not an object literal with a closure: one
+ * small object per flow instead of an object, a closure and its scope
+ * (about 100 bytes a flow at 100,000 flows).
+ */
+class FlowContext implements AnalyzerContext {
+  constructor(
+    readonly flow: FlowKey,
+    readonly learnt: 'port' | 'probe',
+    readonly emit: (event: AnalyzerEvent) => void,
+    readonly count: (name: string, n?: number) => void,
+    private readonly protocol: string,
+    private readonly wants: WantsResults | undefined,
+  ) {}
+
+  wantsResults(keywords: readonly string[]): boolean {
+    return this.wants === undefined || this.wants(this.protocol, this.flow.server, keywords);
+  }
 }
 
 export class Dispatcher implements StreamSink {
@@ -78,12 +100,7 @@ export class Dispatcher implements StreamSink {
 
   /** Creates `reg`'s analyzer on `f`. */
   attach(f: Flow, reg: AnalyzerRegistration, learnt: 'port' | 'probe'): void {
-    const flow = f.flowKey();
-    const wants = this.opts.wantsResults;
-    const ctx: AnalyzerContext = {
-      flow, learnt, emit: this.emit, count: this.count,
-      ...(wants ? { wantsResults: (keywords: readonly string[]) => wants(reg.name, flow.server, keywords) } : {}),
-    };
+    const ctx = new FlowContext(f.flowKey(), learnt, this.emit, this.count, reg.name, this.opts.wantsResults);
     f.reg = reg;
     f.learnt = learnt;
     f.prober = null;

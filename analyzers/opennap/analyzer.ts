@@ -53,6 +53,42 @@ interface PendingQuery {
   payloads: PayloadStore | null;
   /** A search the server rejects (404 then 202): it only holds its place in the order. */
   rejected: boolean;
+  /** The next younger outstanding query (PendingQueue's link). */
+  next: PendingQuery | null;
+}
+
+/**
+ * Outstanding queries of a flow, oldest first: a linked list through the
+ * queries themselves, because most flows hold none or one and an array per
+ * flow costs more than the queries (100,000 flows).
+ */
+class PendingQueue {
+  head: PendingQuery | null = null;
+  private tail: PendingQuery | null = null;
+  size = 0;
+
+  push(q: PendingQuery): void {
+    q.next = null;
+    if (this.tail === null) this.head = q;
+    else this.tail.next = q;
+    this.tail = q;
+    this.size++;
+  }
+
+  shift(): void {
+    const h = this.head;
+    if (h === null) return;
+    this.head = h.next;
+    h.next = null;
+    if (this.head === null) this.tail = null;
+    this.size--;
+  }
+
+  clear(): void {
+    this.head = null;
+    this.tail = null;
+    this.size = 0;
+  }
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -69,8 +105,8 @@ function ownCopy(b: Buffer): Buffer {
 const TO_SERVER_RULES: ResyncRules = { maxData: ANALYZER_MAX_DATA, allowedTypes: CLIENT_TYPES };
 const TO_CLIENT_RULES: ResyncRules = { maxData: ANALYZER_MAX_DATA, allowedTypes: SERVER_TYPES };
 
-class DirectionState {
-  readonly scanner = new FrameScanner();
+/** One direction of the flow: its frame scanner (extended, not held, to save an object per direction) and sync state. */
+class DirectionState extends FrameScanner {
   /** True while we do not know where frames start (mid-stream start, after a gap, after garbage). */
   syncing: boolean;
   resyncBuffer: Buffer = EMPTY;
@@ -81,17 +117,19 @@ class DirectionState {
     readonly rules: ResyncRules,
     startSynced: boolean,
   ) {
+    super();
     this.syncing = !startSynced;
   }
 }
 
 export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
-  private readonly dirs: Record<Direction, DirectionState>;
+  private readonly toServer: DirectionState;
+  private readonly toClient: DirectionState;
   /** The direction and capture time of the chunk being scanned (read by the FrameSink callbacks). */
   private dir: Direction = 'toServer';
   private state: DirectionState;
   private ts = 0;
-  private readonly pending: PendingQuery[] = [];
+  private readonly pending = new PendingQueue();
   private nextSeq = 0;
   /**
    * Set by a 201 that belongs to a query we did not see (we joined mid-session):
@@ -109,11 +147,9 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
   constructor(private readonly ctx: AnalyzerContext) {
     // A flow we see from its first payload byte starts on a frame boundary;
     // the first frame is still checked for plausibility before trusting it.
-    this.dirs = {
-      toServer: new DirectionState(TO_SERVER_RULES, true),
-      toClient: new DirectionState(TO_CLIENT_RULES, true),
-    };
-    this.state = this.dirs.toServer;
+    this.toServer = new DirectionState(TO_SERVER_RULES, true);
+    this.toClient = new DirectionState(TO_CLIENT_RULES, true);
+    this.state = this.toServer;
   }
 
   get confirmed(): boolean {
@@ -130,13 +166,13 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
       this.opened = true;
       this.ctx.emit({ kind: 'session_open', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, ts });
     }
-    const state = this.dirs[dir];
+    const state = dir === 'toServer' ? this.toServer : this.toClient;
     this.dir = dir;
     this.state = state;
     this.ts = ts;
     let todo: Buffer | null = state.syncing ? this.resync(state, bytes) : bytes;
     while (todo !== null && !this._violated) {
-      const rejected = state.scanner.push(todo, this);
+      const rejected = state.push(todo, this);
       todo = rejected === null ? null : this.misframed(state, rejected);
     }
     if (this.sharesChanged) {
@@ -148,12 +184,12 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
   onGap(dir: Direction, _length: number, _ts: number): void {
     if (this.ended || this._violated) return;
     this.ctx.count(OpenNapWeird.gap);
-    const state = this.dirs[dir];
-    state.scanner.reset();
+    const state = dir === 'toServer' ? this.toServer : this.toClient;
+    state.reset();
     state.syncing = true;
     state.resyncBuffer = EMPTY;
     // The lost bytes may have held responses: outstanding queries can no longer be matched safely.
-    if (dir === 'toClient') this.pending.length = 0;
+    if (dir === 'toClient') this.pending.clear();
   }
 
   onEnd(ts: number, _reason: FlowEndReason): void {
@@ -162,7 +198,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     if (this.opened && this._confirmed) {
       this.ctx.emit({ kind: 'session_close', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, ts });
     }
-    this.pending.length = 0;
+    this.pending.clear();
   }
 
   /** Looks for a frame boundary; returns the bytes from it on (and leaves resync mode), or null while none is found. */
@@ -191,7 +227,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     this.ctx.count(OpenNapWeird.resynced);
     state.syncing = false;
     state.resyncBuffer = EMPTY;
-    state.scanner.reset();
+    state.reset();
     return buf.subarray(at);
   }
 
@@ -219,8 +255,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
       return type === MessageType.Search || type === MessageType.Login || type === MessageType.NewUserLogin || type === MessageType.ShareFile;
     }
     if (type !== MessageType.SearchResult) return false;
-    const head = this.pending[0];
-    return head !== undefined && !head.rejected && (!head.firstResponseSeen || head.payloads !== null);
+    const head = this.pending.head;
+    return head !== null && !head.rejected && (!head.firstResponseSeen || head.payloads !== null);
   }
 
   /** FrameSink: one complete frame of the chunk being scanned. */
@@ -255,7 +291,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
       // The first bytes of a direction may be the middle of a frame (we joined
       // an existing session): look for a boundary once before judging.
       state.triedResync = true;
-      state.scanner.reset();
+      state.reset();
       state.syncing = true;
       state.resyncBuffer = EMPTY;
       // Skip the first byte: offset 0 was just judged implausible.
@@ -265,7 +301,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
       this._violated = true;
       return null;
     }
-    state.scanner.reset();
+    state.reset();
     state.syncing = true;
     state.resyncBuffer = EMPTY;
     return null;
@@ -273,7 +309,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
 
   private maybeConfirm(ts: number): void {
     if (this._confirmed) return;
-    const { toServer, toClient } = this.dirs;
+    const { toServer, toClient } = this;
     if ((toServer.frames >= 1 && toClient.frames >= 1) || toServer.frames >= 2 || toClient.frames >= 2) {
       this._confirmed = true;
       this.ctx.count(OpenNapWeird.confirmed);
@@ -322,7 +358,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
       // 202 (search.c): queue a placeholder so that 202 is not taken for the
       // answer to the next query, but time nothing for it.
       this.ctx.count(OpenNapWeird.badSearch);
-      this.enqueue({ seq: -1, ts, keywords: [], firstResponseSeen: true, results: 0, payloads: null, rejected: true });
+      this.enqueue({ seq: -1, ts, keywords: [], firstResponseSeen: true, results: 0, payloads: null, rejected: true, next: null });
       return;
     }
     const query: PendingQuery = {
@@ -333,6 +369,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
       results: 0,
       payloads: this.ctx.wantsResults?.(parsed.query.include) === false ? null : new PayloadStore(),
       rejected: false,
+      next: null,
     };
     this.enqueue(query);
     this.ctx.emit({
@@ -342,7 +379,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
   }
 
   private enqueue(query: PendingQuery): void {
-    if (this.pending.length >= MAX_PENDING_QUERIES) {
+    if (this.pending.size >= MAX_PENDING_QUERIES) {
       this.pending.shift();
       this.ctx.count(OpenNapWeird.pendingOverflow);
     }
@@ -351,8 +388,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
 
   private onServerFrame(type: number, buf: Buffer | null, start: number, end: number, ts: number): void {
     if (type !== MessageType.SearchResult && type !== MessageType.SearchEnd) return;
-    const head = this.pending[0];
-    if (head === undefined) {
+    const head = this.pending.head;
+    if (head === null) {
       this.ctx.count(OpenNapWeird.responseWithoutQuery);
       return;
     }

@@ -122,6 +122,20 @@ export class PcapStreamReader {
     this.base += pos;
   }
 
+  /** Bytes of an incomplete record held since the last push. */
+  get carryBytes(): number {
+    return this.carry?.length ?? 0;
+  }
+
+  /**
+   * Forgets the held partial record: for a caller that will push those same
+   * bytes again at the start of its next chunk (a file reader re-reading
+   * from the record's offset), which spares copying every chunk behind them.
+   */
+  dropCarry(): void {
+    this.carry = undefined;
+  }
+
   /** Call at end of input: reports how the stream ended. */
   end(): PcapReadResult {
     let kind: PcapEndKind = 'complete';
