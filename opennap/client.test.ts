@@ -58,6 +58,20 @@ describe('OpenNapClient', () => {
     for (const o of outs) expect(o.firstResultAt).not.toBeNull();
   });
 
+  it('ends a search the server refuses with a 404 and no 202 (C server over max_searches), keeping the next in step', async () => {
+    let n = 0;
+    const client = await setup((type, _text, socket) => {
+      if (type !== MessageType.Search) return;
+      socket.write(n++ === 0 ? encodeFrame(MessageType.GeneralError, 'search failed: too many pending searches') : Buffer.concat([result('ok.mp3'), end]));
+    });
+    const [refused, next] = await Promise.all([client.search('FILENAME CONTAINS "a" MAX_RESULTS 10'), client.search('FILENAME CONTAINS "b" MAX_RESULTS 10')]);
+    expect(refused.endedBy).toBe('end');
+    expect(refused.results).toEqual([]);
+    expect(refused.errors).toEqual(['search failed: too many pending searches']);
+    expect(next.results.map((r) => r.filename)).toEqual(['ok.mp3']);
+    expect(client.pendingSearches).toBe(0);
+  });
+
   it('lets a timed-out search absorb its late answer so the next search gets its own', async () => {
     const sockets: net.Socket[] = [];
     const client = await setup((type, _text, socket) => {

@@ -29,6 +29,7 @@ import {
   buildLogin,
   buildShareFile,
   dataText,
+  isSearchRefusal,
   parseDownloadAck,
   parseFileRef,
   parsePrivateMessage,
@@ -450,8 +451,12 @@ export class OpenNapClient extends EventEmitter {
         break;
       case MessageType.GeneralError: {
         const head = this.oldestSearch();
+        if (head === undefined) break;
         // search.c answers an unreadable search with 404 then 202: keep the text with that search.
-        if (head !== undefined) head.errors.push(dataText(data));
+        const text = dataText(data);
+        head.errors.push(text);
+        // A refusal comes without a 202: it ends the search, or every later answer would be one off.
+        if (isSearchRefusal(text)) this.onSearchEnd();
         break;
       }
       case MessageType.DownloadAck:

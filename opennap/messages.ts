@@ -22,6 +22,20 @@ export function dataText(data: Buffer): string {
   return data.toString('latin1');
 }
 
+// ── 404 general error ─────────────────────────────────────────────────────
+
+/**
+ * The 404s with which the C server refuses a search outright, sending no 202
+ * after them (search.c, HANDLER(search): over `max_searches` pending, or a
+ * broken search counter). Every other 404 about a search is followed by a
+ * 202, so only these end the oldest outstanding search by themselves.
+ */
+export const SEARCH_REFUSAL_PREFIXES = ['search failed: too many pending searches', 'search failed: server error'] as const;
+
+export function isSearchRefusal(text: string): boolean {
+  return SEARCH_REFUSAL_PREFIXES.some((p) => text.startsWith(p));
+}
+
 // ── 2 login / 6 new-user login ────────────────────────────────────────────
 
 export interface Login {

@@ -13,7 +13,7 @@
 import type { AnalyzerContext, Direction, FlowEndReason, StreamAnalyzer } from '../analyzer.js';
 import { HEADER_BYTES } from '../../opennap/codec.js';
 import { CLIENT_TYPES, MessageType, SERVER_TYPES } from '../../opennap/message-types.js';
-import { parseLogin, parseShareFile } from '../../opennap/messages.js';
+import { isSearchRefusal, parseLogin, parseShareFile } from '../../opennap/messages.js';
 import { parseSearch } from '../../opennap/search-expression.js';
 import { ParseCache } from '../../opennap/parse-cache.js';
 import { OpenNapWeird } from './events.js';
@@ -254,6 +254,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     if (this.dir === 'toServer') {
       return type === MessageType.Search || type === MessageType.Login || type === MessageType.NewUserLogin || type === MessageType.ShareFile;
     }
+    // A 404 is read to tell a refusal (no 202 follows) from an error a 202 follows; 404s are rare.
+    if (type === MessageType.GeneralError) return true;
     if (type !== MessageType.SearchResult) return false;
     const head = this.pending.head;
     return head !== null && !head.rejected && (!head.firstResponseSeen || head.payloads !== null);
@@ -387,6 +389,14 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
   }
 
   private onServerFrame(type: number, buf: Buffer | null, start: number, end: number, ts: number): void {
+    if (type === MessageType.GeneralError) {
+      if (buf !== null && this.pending.head !== null && isSearchRefusal(buf.toString('latin1', start, end))) {
+        // No 202 will come for it: drop it from the order, untimed (a refusal is not a search answer).
+        this.pending.shift();
+        this.ctx.count(OpenNapWeird.searchRefused);
+      }
+      return;
+    }
     if (type !== MessageType.SearchResult && type !== MessageType.SearchEnd) return;
     const head = this.pending.head;
     if (head === null) {

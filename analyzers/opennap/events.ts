@@ -28,6 +28,8 @@ export const OpenNapWeird = {
   badResult: 'opennap.bad_result',
   /** A login (2/6) whose fields do not parse. */
   badLogin: 'opennap.bad_login',
+  /** A search the server refused with a 404 and no 202 (too many pending searches): ended untimed. */
+  searchRefused: 'opennap.search_refused',
   /** Flows confirmed as OpenNap. */
   confirmed: 'opennap.confirmed',
 } as const;
