@@ -1,8 +1,10 @@
 /**
- * OpenNap stream analyzer: follows one client↔server TCP flow, decodes frames
- * with the shared codec (opennap/codec.ts), and turns them into the events of
- * section 5.2 of the core paper: queries (200) and their first responses
- * (201/202), end of results, logins, shares, session open/close.
+ * OpenNap stream analyzer: follows one client↔server TCP flow, splits it into
+ * frames (the codec's framing, opennap/codec.ts, read by frame-scanner.ts so
+ * that the bytes of results it never reads are skipped, not copied), and
+ * turns them into the events of section 5.2 of the core paper: queries (200)
+ * and their first responses (201/202), end of results, logins, shares,
+ * session open/close.
  *
  * Matching: the server answers one client's searches in order, so a 201/202
  * belongs to the oldest unanswered 200 of this flow. When the router starts
