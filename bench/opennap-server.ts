@@ -8,8 +8,8 @@
  * The server runs in a forked child process (this same file with `--child`)
  * so the load generator does not share its core. The load generator is a
  * lean raw-socket loader, not OpenNapClient: it only walks frame headers and
- * never parses 201 lines, so at tens of thousands of searches per second the
- * loader is not what is measured. Prints a table and writes
+ * never parses 201 lines (bench/search-load.ts, shared with the cache proxy
+ * bench), and its own CPU per search is printed beside the server's. Prints a table and writes
  * bench-out/opennap-server.json.
  */
 import { fork } from 'node:child_process';
@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { assignFilesToPeers, KeywordPicker, paperCatalogue } from '../opennap/catalogue.js';
+import { assignFilesToPeers, keywordPopularity, paperCatalogue } from '../opennap/catalogue.js';
 import { encodeFrame, FrameDecoder } from '../opennap/codec.js';
 import { MessageType } from '../opennap/message-types.js';
 import { buildLogin, buildShareFile } from '../opennap/messages.js';
@@ -26,7 +26,9 @@ import { Random } from '../opennap/random.js';
 import { serializeSearch } from '../opennap/search-expression.js';
 import { OpenNapServer } from '../opennap/server.js';
 import type { ServerStatsSnapshot } from '../opennap/server-stats.js';
-import { percentileSorted } from '../daemon/metrics/percentile.js';
+import { ZipfSampler } from '../opennap/zipf.js';
+import { connectLoopback, cpuMicros, machineBusyMicros, newTally, SearchLoadConnection, summarize } from './search-load.js';
+import type { LoadSummary } from './search-load.js';
 
 interface Scenario {
   name: string;
@@ -41,8 +43,8 @@ const SCENARIOS: readonly Scenario[] = [
   { name: '200 clients x 4 outstanding', clients: 200, outstanding: 4, targetPerSecond: 15_000 },
 ];
 
-/** Latency samples kept per scenario; beyond it samples are dropped (counted), so memory stays bounded. */
-const MAX_SAMPLES = 5_000_000;
+/** Latency samples kept per scenario (64 MB); beyond it a reservoir keeps a uniform sample (counted), so memory stays bounded. */
+const MAX_SAMPLES = 8_000_000;
 
 /** Target p99 of the first response, ms. */
 const TARGET_P99_MS = 10;
@@ -147,137 +149,22 @@ function ask(
   });
 }
 
-// ── parent: the lean loader ───────────────────────────────────────────────
+// ── parent: the load generator (bench/search-load.ts) ─────────────────────
 
-interface Recorder {
-  measuring: boolean;
-  completed: number;
-  results: number;
-  samples: Float64Array;
-  count: number;
-  dropped: number;
-}
-
-class LoadConnection {
-  private leftover: Buffer | undefined;
-  private readonly sentAt: number[] = [];
-  private head = 0;
-  private firstSeen = false;
-  private loggedIn = false;
-  private running = false;
-  private onLogin: (() => void) | undefined;
-
-  constructor(
-    private readonly socket: net.Socket,
-    private readonly searches: readonly Buffer[],
-    private readonly picker: KeywordPicker,
-    private readonly wordIndex: ReadonlyMap<string, number>,
-    private readonly rec: Recorder,
-  ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => undefined);
-  }
-
-  login(nick: string, shares: readonly Buffer[]): Promise<void> {
-    const login = encodeFrame(MessageType.Login, buildLogin({ nick, password: 'pw', port: 6699, clientInfo: 'bench', linkType: 7 }));
-    this.socket.write(Buffer.concat([login, ...shares]));
-    return new Promise((resolve) => {
-      this.onLogin = resolve;
-    });
-  }
-
-  start(outstanding: number): void {
-    this.running = true;
-    this.send(outstanding);
-  }
-
-  stop(): void {
-    this.running = false;
-  }
-
-  private send(n: number): void {
-    const frames: Buffer[] = [];
-    const now = performance.now();
-    for (let i = 0; i < n; i++) {
-      frames.push(this.searches[this.wordIndex.get(this.picker.next()) ?? 0]!);
-      this.sentAt.push(now);
-    }
-    this.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
-  }
-
-  private onData(chunk: Buffer): void {
-    const buf = this.leftover === undefined ? chunk : Buffer.concat([this.leftover, chunk]);
-    let at = 0;
-    let finished = 0;
-    const now = performance.now();
-    while (buf.length - at >= 4) {
-      const len = buf.readUInt16LE(at);
-      if (buf.length - at < 4 + len) break;
-      const type = buf.readUInt16LE(at + 2);
-      at += 4 + len;
-      if (type === MessageType.SearchResult || type === MessageType.SearchEnd) {
-        if (!this.firstSeen) {
-          this.firstSeen = true;
-          this.record(now - this.sentAt[this.head]!);
-        }
-        if (type === MessageType.SearchResult) {
-          if (this.rec.measuring) this.rec.results++;
-        } else {
-          this.head++;
-          this.firstSeen = false;
-          finished++;
-          if (this.rec.measuring) this.rec.completed++;
-        }
-      } else if (type === MessageType.LoginAck && !this.loggedIn) {
-        this.loggedIn = true;
-        this.onLogin?.();
-      }
-    }
-    this.leftover = at < buf.length ? buf.subarray(at) : undefined;
-    if (this.head > 4096) {
-      this.sentAt.splice(0, this.head);
-      this.head = 0;
-    }
-    if (this.running && finished > 0) this.send(finished);
-  }
-
-  private record(ms: number): void {
-    const r = this.rec;
-    if (!r.measuring) return;
-    if (r.count < r.samples.length) r.samples[r.count++] = ms;
-    else r.dropped++;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-interface ScenarioResult {
+interface ScenarioResult extends LoadSummary {
   scenario: string;
   clients: number;
   outstanding: number;
   durationS: number;
-  searches: number;
-  searchesPerSecond: number;
-  resultsPerSearch: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
   serverCpuPercent: number;
+  /** CPU of the server process per search answered, µs. */
+  serverCpuMicrosPerSearch: number;
   /** CPU of this loader process over the window: near 100 means the loader, not the server, limits the rate. */
   loaderCpuPercent: number;
   /** Searches the server counted over the window (cross-check of the loader's count). */
   serverSearches: number;
-  samplesDropped: number;
+  /** CPU other processes of the machine used over the window, in cores (of 2): others benchmark here too. */
+  otherCores: number;
   targetPerSecond: number;
   targetP99Ms: number;
   serverErrors: Record<string, number>;
@@ -286,49 +173,49 @@ interface ScenarioResult {
 async function runScenario(sc: Scenario, durationS: number, warmupS: number, baseline = false): Promise<ScenarioResult> {
   const { child, port } = await startChild(baseline ? '--child-baseline' : '--child');
   const catalogue = paperCatalogue(1);
-  const words = catalogue.keywords.map((k) => k.word);
-  const wordIndex = new Map(words.map((w, i) => [w, i]));
-  const searches = words.map((w) => encodeFrame(MessageType.Search, serializeSearch({ include: [w], exclude: [], maxResults: 100 })));
+  const searches = catalogue.keywords.map((k) => encodeFrame(MessageType.Search, serializeSearch({ include: [k.word], exclude: [], maxResults: 100 })));
+  const popularity = keywordPopularity(catalogue);
   const shares = assignFilesToPeers(catalogue.files, sc.clients, new Random(11));
-  const rec: Recorder = { measuring: false, completed: 0, results: 0, samples: new Float64Array(MAX_SAMPLES), count: 0, dropped: 0 };
-  const conns: LoadConnection[] = [];
+  const tally = newTally(MAX_SAMPLES);
+  const conns: SearchLoadConnection[] = [];
   try {
     for (let i = 0; i < sc.clients; i++) {
-      const conn = new LoadConnection(await connect(port), searches, new KeywordPicker(catalogue, new Random(100 + i)), wordIndex, rec);
+      const sampler = new ZipfSampler(popularity, new Random(100 + i));
+      const conn = new SearchLoadConnection(await connectLoopback(port), searches, () => sampler.sample(), tally);
+      const login = encodeFrame(MessageType.Login, buildLogin({ nick: `bench${i}`, password: 'pw', port: 6699, clientInfo: 'bench', linkType: 7 }));
       const shareFrames = (shares[i] ?? []).map((f) =>
         encodeFrame(MessageType.ShareFile, buildShareFile({ filename: f.name, md5: f.md5, size: f.size, bitrate: f.bitrate, freq: f.freq, duration: f.duration })),
       );
-      await conn.login(`bench${i}`, shareFrames);
+      await conn.login(Buffer.concat([login, ...shareFrames]));
       conns.push(conn);
     }
     for (const c of conns) c.start(sc.outstanding);
     await new Promise((r) => setTimeout(r, warmupS * 1000));
     await ask(child, 'mark');
-    rec.measuring = true;
+    tally.measuring = true;
     const loaderCpu = process.cpuUsage();
+    const machine0 = machineBusyMicros();
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, durationS * 1000));
-    rec.measuring = false;
-    const elapsedS = (performance.now() - t0) / 1000;
-    const loaderUsage = process.cpuUsage(loaderCpu);
+    tally.measuring = false;
+    const elapsedMs = performance.now() - t0;
+    const loaderMicros = cpuMicros(loaderCpu);
+    const machineMicros = machineBusyMicros() - machine0;
     const server = await ask(child, 'stats');
     for (const c of conns) c.stop();
-    const sorted = rec.samples.subarray(0, rec.count).sort();
+    const load = summarize(tally, elapsedMs, loaderMicros);
     return {
       scenario: baseline ? `${sc.name} (baseline)` : sc.name,
       clients: sc.clients,
       outstanding: sc.outstanding,
-      durationS: Number(elapsedS.toFixed(2)),
-      searches: rec.completed,
-      searchesPerSecond: Math.round(rec.completed / elapsedS),
-      resultsPerSearch: rec.completed === 0 ? 0 : Number((rec.results / rec.completed).toFixed(2)),
-      p50Ms: Number((percentileSorted(sorted, 50) ?? Number.NaN).toFixed(3)),
-      p99Ms: Number((percentileSorted(sorted, 99) ?? Number.NaN).toFixed(3)),
-      maxMs: Number((sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN).toFixed(3)),
-      serverCpuPercent: server === undefined ? Number.NaN : Math.round((server.cpuMs / (elapsedS * 1000)) * 100),
-      loaderCpuPercent: Math.round(((loaderUsage.user + loaderUsage.system) / 1000 / (elapsedS * 1000)) * 100),
+      durationS: Number((elapsedMs / 1000).toFixed(2)),
+      ...load,
+      serverCpuPercent: server === undefined ? Number.NaN : Math.round((server.cpuMs / elapsedMs) * 100),
+      serverCpuMicrosPerSearch:
+        server === undefined || load.searches === 0 ? Number.NaN : Number(((server.cpuMs * 1000) / load.searches).toFixed(2)),
+      loaderCpuPercent: Math.round(load.loaderCores * 100),
       serverSearches: server?.searchesSinceMark ?? 0,
-      samplesDropped: rec.dropped,
+      otherCores: Number(Math.max(0, (machineMicros - loaderMicros - (server?.cpuMs ?? 0) * 1000) / 1000 / elapsedMs).toFixed(2)),
       targetPerSecond: sc.targetPerSecond,
       targetP99Ms: TARGET_P99_MS,
       serverErrors: server?.stats.errors ?? {},
@@ -352,7 +239,7 @@ function argValue(name: string, fallback: number): number {
 }
 
 function printTable(rows: readonly ScenarioResult[]): void {
-  const header = ['scenario', 'searches/s', 'target', 'p50 ms', 'p99 ms', 'results/search', 'server cpu %', 'loader cpu %'];
+  const header = ['scenario', 'searches/s', 'target', 'p50 ms', 'p99 ms', 'results/search', 'server cpu %', 'server µs/search', 'loader cpu %', 'loader µs/search', 'others cores'];
   const body = rows.map((r) => [
     r.scenario,
     String(r.searchesPerSecond),
@@ -361,7 +248,10 @@ function printTable(rows: readonly ScenarioResult[]): void {
     r.p99Ms.toFixed(2),
     r.resultsPerSearch.toFixed(2),
     String(r.serverCpuPercent),
+    r.serverCpuMicrosPerSearch.toFixed(2),
     String(r.loaderCpuPercent),
+    r.loaderCpuMicrosPerSearch.toFixed(2),
+    r.otherCores.toFixed(2),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   for (const line of [header, ...body]) process.stdout.write(`${line.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`);

@@ -7,6 +7,8 @@ import {
   PAPER_KEYWORD_TIERS,
   assignFilesToPeers,
   countMatches,
+  directoryCatalogue,
+  directoryQueries,
   filesOfGroup,
   keywordPopularity,
   paperCatalogue,
@@ -184,5 +186,39 @@ describe('keywordPopularity and KeywordPicker', () => {
     const sa = Array.from({ length: 200 }, () => a.next());
     expect(sa).toEqual(Array.from({ length: 200 }, () => b.next()));
     for (const w of sa) expect(words.has(w)).toBe(true);
+  });
+});
+
+describe('directoryCatalogue and directoryQueries (the cache-proxy benchmark\'s realistic directory)', () => {
+  const small = { peers: 40, filesPerPeer: 10, vocabulary: 300, songs: 200, seed: 7 };
+
+  it('gives every peer the asked number of distinct songs, the same for the same seed', () => {
+    const dir = directoryCatalogue(small);
+    expect(dir.peers).toHaveLength(40);
+    for (const files of dir.peers) {
+      expect(files).toHaveLength(10);
+      expect(new Set(files.map((f) => f.name)).size).toBe(10);
+    }
+    expect(new Set(dir.songs.map((s) => s.name)).size).toBe(dir.songs.length);
+    expect(directoryCatalogue(small)).toEqual(dir);
+    expect(directoryCatalogue({ ...small, seed: 8 })).not.toEqual(dir);
+  });
+
+  it('draws distinct 1-2 word queries that each match at least one shared file', () => {
+    const dir = directoryCatalogue(small);
+    const shared = dir.peers.flat();
+    const queries = directoryQueries(dir, 50, 3);
+    expect(queries).toHaveLength(50);
+    expect(new Set(queries.map((q) => [...q].sort().join(' '))).size).toBe(50);
+    for (const q of queries) {
+      expect(q.length).toBeGreaterThanOrEqual(1);
+      expect(q.length).toBeLessThanOrEqual(2);
+      expect(shared.some((f) => q.every((w) => f.keywords.includes(w)))).toBe(true);
+    }
+  });
+
+  it('refuses sizes it cannot honour', () => {
+    expect(() => directoryCatalogue({ peers: 0 })).toThrow(CatalogueError);
+    expect(() => directoryCatalogue({ filesPerPeer: 10, songs: 5 })).toThrow(CatalogueError);
   });
 });

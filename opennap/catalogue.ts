@@ -19,7 +19,7 @@ import { CatalogueError, PeerCountError } from './errors.js';
 import { Random } from './random.js';
 import type { Rng } from './random.js';
 import { keywordsOf } from './search-expression.js';
-import { ZipfSampler } from './zipf.js';
+import { ZipfSampler, zipfWeights } from './zipf.js';
 
 /** Files in the paper's catalogue. */
 export const PAPER_FILE_COUNT = 120;
@@ -243,4 +243,161 @@ export function countMatches(c: Catalogue, word: string): number {
   let n = 0;
   for (const f of c.files) if (keywordsOf(f.name).includes(word)) n++;
   return n;
+}
+
+// ── A realistically sized directory (benchmarks) ─────────────────────────
+//
+// The paper's 120 files make a search almost free for any server. A real
+// OpenNap server of the time indexed tens of thousands of files from a few
+// hundred users, and searches walked real keyword sets. This generator makes
+// such a directory, deterministically per seed: a vocabulary of words with
+// Zipf-like popularity, songs named from it (2–5 words, popular words more
+// often), and peers each sharing distinct songs drawn by Zipf-like song
+// popularity, so popular songs are shared by many peers (same name and md5,
+// different owners), as on Napster.
+
+/** Default shape: 400 peers sharing 50 files each = 20,000 files, named from 5,000 words. */
+export const DIRECTORY_DEFAULTS = { peers: 400, filesPerPeer: 50, vocabulary: 5000, songs: 8000 } as const;
+
+/** Words per song name: 2 to 5, like "artist title" names. */
+const MIN_NAME_WORDS = 2;
+const MAX_NAME_WORDS = 5;
+
+/**
+ * Most files one generated directory may hold: the directory server's
+ * default index cap (DEFAULT_MAX_FILES in server.ts), so every generated file
+ * can be shared to one server.
+ */
+export const MAX_DIRECTORY_FILES = 1_000_000;
+
+/**
+ * Draws allowed per wanted item when drawing distinct items (a name's words,
+ * a song's unique name, a peer's distinct songs, distinct queries) with
+ * rejection: a few are always enough at the sizes allowed; the bound makes
+ * every loop provably finite.
+ */
+export const MAX_DRAWS_PER_ITEM = 100;
+
+export interface DirectoryOptions {
+  peers?: number;
+  filesPerPeer?: number;
+  /** Distinct words file names are made of. */
+  vocabulary?: number;
+  /** Distinct songs (names) the peers' files are drawn from; at least twice `filesPerPeer`. */
+  songs?: number;
+  seed?: number;
+}
+
+export interface Directory {
+  /** Vocabulary, most popular first. */
+  words: string[];
+  /** Distinct songs, most popular first. */
+  songs: CatalogueFile[];
+  /** Per peer, the files it shares (distinct within a peer). */
+  peers: CatalogueFile[][];
+}
+
+function positiveIntOption(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new CatalogueError(`${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/** Draws `n` distinct indices with `sampler`, by rejection (bounded). */
+function distinctDraws(sampler: ZipfSampler, n: number, what: string): number[] {
+  const seen = new Set<number>();
+  const out: number[] = [];
+  for (let draws = 0; out.length < n; draws++) {
+    if (draws >= n * MAX_DRAWS_PER_ITEM) throw new CatalogueError(`could not draw ${n} distinct ${what}`);
+    const i = sampler.sample();
+    if (seen.has(i)) continue;
+    seen.add(i);
+    out.push(i);
+  }
+  return out;
+}
+
+/** A directory of `peers × filesPerPeer` files (defaults: DIRECTORY_DEFAULTS), deterministic for `seed`. */
+export function directoryCatalogue(options: DirectoryOptions = {}): Directory {
+  const peers = positiveIntOption('peers', options.peers ?? DIRECTORY_DEFAULTS.peers);
+  const filesPerPeer = positiveIntOption('filesPerPeer', options.filesPerPeer ?? DIRECTORY_DEFAULTS.filesPerPeer);
+  const vocabulary = positiveIntOption('vocabulary', options.vocabulary ?? DIRECTORY_DEFAULTS.vocabulary);
+  const songCount = positiveIntOption('songs', options.songs ?? DIRECTORY_DEFAULTS.songs);
+  const seed = options.seed ?? 1;
+  if (!Number.isFinite(seed)) throw new CatalogueError(`seed must be a finite number, got ${seed}`);
+  if (peers * filesPerPeer > MAX_DIRECTORY_FILES) {
+    throw new CatalogueError(`${peers} × ${filesPerPeer} files exceeds ${MAX_DIRECTORY_FILES}`);
+  }
+  if (songCount < 2 * filesPerPeer) throw new CatalogueError(`songs (${songCount}) must be at least twice filesPerPeer (${filesPerPeer})`);
+  if (vocabulary < 2 * MAX_NAME_WORDS) throw new CatalogueError(`vocabulary must be at least ${2 * MAX_NAME_WORDS} words`);
+  const rng = new Random(seed);
+
+  const seen = new Set<string>();
+  const words: string[] = [];
+  for (let draws = 0; words.length < vocabulary; draws++) {
+    if (draws >= vocabulary * MAX_DRAWS_PER_ITEM) throw new CatalogueError(`could not make ${vocabulary} distinct words`);
+    const w = makeWord(rng);
+    if (seen.has(w)) continue;
+    seen.add(w);
+    words.push(w);
+  }
+
+  const wordSampler = new ZipfSampler(zipfWeights(vocabulary), rng);
+  const names = new Set<string>();
+  const songs: CatalogueFile[] = [];
+  for (let draws = 0; songs.length < songCount; draws++) {
+    if (draws >= songCount * MAX_DRAWS_PER_ITEM) throw new CatalogueError(`could not name ${songCount} distinct songs`);
+    const count = MIN_NAME_WORDS + rng.int(MAX_NAME_WORDS - MIN_NAME_WORDS + 1);
+    const nameWords = distinctDraws(wordSampler, count, 'name words').map((i) => words[i] as string);
+    const name = `${nameWords.join(' ')}.mp3`;
+    if (names.has(name)) continue;
+    names.add(name);
+    const bitrate = rng.pick(BITRATES);
+    const duration = MIN_DURATION + rng.int(MAX_DURATION - MIN_DURATION + 1);
+    songs.push({
+      name,
+      keywords: nameWords,
+      size: Math.round((duration * bitrate * 1000) / 8) + 128 + rng.int(4096),
+      bitrate,
+      freq: rng.pick(FREQUENCIES),
+      duration,
+      md5: hex32(rng),
+      group: 'A',
+    });
+  }
+
+  const songSampler = new ZipfSampler(zipfWeights(songCount), rng);
+  const shares: CatalogueFile[][] = [];
+  for (let p = 0; p < peers; p++) {
+    // The first half of the peers is network A, the second network B (as the paper's two networks).
+    const group: Group = p < peers / 2 ? 'A' : 'B';
+    shares.push(distinctDraws(songSampler, filesPerPeer, 'songs').map((i) => ({ ...(songs[i] as CatalogueFile), group })));
+  }
+  return { words, songs, peers: shares };
+}
+
+/**
+ * `count` distinct searches over `dir`, each the include words of one query:
+ * 1 or 2 words (even odds) of a shared song drawn by popularity, so every query
+ * matches at least that song's files, and popular songs' words are asked most.
+ * Distinct by word set; the first ones drawn are the most popular.
+ */
+export function directoryQueries(dir: Directory, count: number, seed = 1): string[][] {
+  positiveIntOption('count', count);
+  const rng = new Random(seed);
+  const songSampler = new ZipfSampler(zipfWeights(dir.songs.length), rng);
+  const seen = new Set<string>();
+  // Only songs some peer shares: a song nobody shares would make a query that matches nothing.
+  const shared = new Set(dir.peers.flatMap((files) => files.map((f) => f.name)));
+  const out: string[][] = [];
+  for (let draws = 0; out.length < count; draws++) {
+    if (draws >= count * MAX_DRAWS_PER_ITEM) throw new CatalogueError(`could not draw ${count} distinct queries`);
+    const song = dir.songs[songSampler.sample()] as CatalogueFile;
+    if (!shared.has(song.name)) continue;
+    const picked = rng.shuffle(song.keywords).slice(0, 1 + rng.int(2));
+    const key = [...picked].sort().join(' ');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(picked);
+  }
+  return out;
 }

@@ -60,8 +60,12 @@ export function encodeResults(files: readonly ServerFile[]): Buffer {
   for (const f of files) total += f.resultFrame.length;
   const out = Buffer.allocUnsafe(total);
   let at = 0;
-  for (const f of files) at += f.resultFrame.copy(out, at);
-  END_FRAME.copy(out, at);
+  // TypedArray.set: a plain memcpy, without Buffer.copy's argument checks (measurable at 11 frames per search).
+  for (const f of files) {
+    out.set(f.resultFrame, at);
+    at += f.resultFrame.length;
+  }
+  out.set(END_FRAME, at);
   return out;
 }
 

@@ -180,10 +180,9 @@ export class OpenNapServer {
   private onData(conn: ClientConnection, chunk: Buffer): void {
     if (conn.closing) return;
     if (this.opts.idleTimeoutMs > 0) conn.lastInput = Date.now();
-    const socket = conn.socket;
     conn.decoder.push(chunk);
-    // Corked: the answers to every frame of this chunk leave in one writev.
-    socket.cork();
+    // Batched: the answers to every frame of this chunk leave in one write.
+    conn.batch();
     try {
       for (;;) {
         const r = conn.decoder.next();
@@ -203,7 +202,7 @@ export class OpenNapServer {
         if (conn.closing) break;
       }
     } finally {
-      socket.uncork();
+      conn.flush();
     }
     if (conn.decoder.buffered > 0) {
       if (conn.partialSince === 0) conn.partialSince = Date.now();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSearch } from '../../opennap/search-expression.js';
-import { forwardSearchText, queryKeyOf, queryKeyOfKeywords } from './cache-key.js';
+import { forwardSearchText, queryKeyOf, queryKeyOfKeywords, wordsOfKey } from './cache-key.js';
 import { ParsedQueries, parseForProxy } from './parsed-queries.js';
 
 function keyOf(text: string): string | undefined {
@@ -47,5 +47,18 @@ describe('ParsedQueries', () => {
     pq.parse('FILENAME CONTAINS "c"');
     expect(pq.evicted).toBe(1);
     expect(pq.parse('FILENAME CONTAINS "a"')).not.toBe(a);
+  });
+});
+
+describe('wordsOfKey', () => {
+  it.each([
+    ['FILENAME CONTAINS "b a" MAX_RESULTS 5', ['a', 'b']],
+    ['FILENAME CONTAINS "zz" TYPE audio/mp3', ['zz']],
+  ])('gives back the sorted words of the key of %s', (text, words) => {
+    const p = parseSearch(text);
+    if (p.kind !== 'ok') throw new Error(text);
+    const key = queryKeyOf(p.query);
+    if (key === undefined) throw new Error('no key');
+    expect(wordsOfKey(key.key)).toEqual(words);
   });
 });

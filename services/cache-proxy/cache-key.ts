@@ -29,6 +29,12 @@ export function queryKeyOf(q: SearchQuery): QueryKey | undefined {
   return make([...q.include], q.type);
 }
 
+/** The words of a key made here (its part before the TYPE suffix). */
+export function wordsOfKey(key: string): string[] {
+  const tab = key.indexOf('\t');
+  return (tab < 0 ? key : key.slice(0, tab)).split(' ');
+}
+
 /**
  * The key of a keyword list as the analyzer reports it (`QueryDoneEvent.keywords`),
  * re-split with `keywordsOf` so it equals the key of the same words typed by a client.

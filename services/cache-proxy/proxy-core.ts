@@ -6,7 +6,7 @@
  * origin. The listener and session life cycle live in cache-proxy.ts.
  */
 import { encodeSearchError } from '../../opennap/server-search.js';
-import { queryKeyOfKeywords } from './cache-key.js';
+import { queryKeyOfKeywords, wordsOfKey } from './cache-key.js';
 import type { QueryKey } from './cache-key.js';
 import { buildAnswer } from './answer.js';
 import { MemoBudget } from './answer-memo.js';
@@ -19,6 +19,7 @@ import { ANSWER_MEMO_TOTAL_BYTES, MAX_FORWARDS_IN_FLIGHT, MAX_RESULTS_PER_ENTRY 
 import { PARSE_CACHE_MAX_KEY } from '../../opennap/parse-cache.js';
 import { LocalDirectory } from './local-directory.js';
 import { ParsedQueries } from './parsed-queries.js';
+import { plainAnswerOf, servesPlain } from './plain-answer.js';
 import { ResultCache } from './result-cache.js';
 import type { DepositOutcome } from './result-cache.js';
 import type { ProxySession, SessionCore } from './session.js';
@@ -90,6 +91,12 @@ export class ProxyCore implements SessionCore {
       this.misses++;
       this.maybeForward(session, p.key);
     }
+    // The common hit: the entry's answer encoded once, shared by every client (plain-answer.ts).
+    const plain = entry?.plain;
+    if (plain !== undefined && servesPlain(p.query, searcher.nick, plain) && this.directory.search(p.query, searcher, 1).length === 0) {
+      this.cacheResults += plain.count;
+      return plain.bytes;
+    }
     // Long texts are answered each time rather than pinned in the memo.
     const memoable = text.length <= PARSE_CACHE_MAX_KEY;
     const generation = this.directory.generation;
@@ -159,7 +166,8 @@ export class ProxyCore implements SessionCore {
       seen.add(r.result.id);
       results.push(r.result);
     }
-    return this.cache.put(key, results, ts, now);
+    const withPlain = plainAnswerOf(wordsOfKey(key), results);
+    return withPlain === undefined ? this.cache.put(key, results, ts, now) : this.cache.put(key, withPlain.results, ts, now, withPlain.plain);
   }
 
   private count(outcome: DepositOutcome): void {

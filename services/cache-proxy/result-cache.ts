@@ -13,6 +13,7 @@
  */
 import { CACHED_RESULT_OVERHEAD_BYTES } from './limits.js';
 import type { CachedResult } from './cached-result.js';
+import type { PlainAnswer } from './plain-answer.js';
 
 export interface CacheEntry {
   readonly key: string;
@@ -21,6 +22,8 @@ export interface CacheEntry {
   readonly results: readonly CachedResult[];
   /** What the entry is charged against the byte cap. */
   readonly bytes: number;
+  /** The whole answer encoded once, when the results allow one (plain-answer.ts); its frames are the results' frames. */
+  readonly plain?: PlainAnswer;
 }
 
 /** The cache's own record: the entry plus its second-chance mark. */
@@ -99,8 +102,8 @@ export class ResultCache {
     return slot !== undefined && !this.isExpired(slot.entry, now);
   }
 
-  /** Deposits the results of `key` seen at `depositedAt`. */
-  put(key: string, results: readonly CachedResult[], depositedAt: number, now: number): DepositOutcome {
+  /** Deposits the results of `key` seen at `depositedAt` (with their plain answer, when there is one). */
+  put(key: string, results: readonly CachedResult[], depositedAt: number, now: number, plain?: PlainAnswer): DepositOutcome {
     const bytes = entryBytes(key, results);
     if (now - depositedAt > this.limits.ttlMs) return 'stale';
     if (bytes > this.limits.maxBytes) return 'too_large';
@@ -109,7 +112,8 @@ export class ResultCache {
       if (old.depositedAt > depositedAt) return 'kept_newer';
       this.delete(old);
     }
-    const fresh: Slot = { entry: { key, depositedAt, results, bytes }, used: false };
+    const entry: CacheEntry = plain === undefined ? { key, depositedAt, results, bytes } : { key, depositedAt, results, bytes, plain };
+    const fresh: Slot = { entry, used: false };
     this.entries.set(key, fresh);
     this.totalBytes += bytes;
     this.makeRoom(fresh);
