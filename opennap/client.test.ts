@@ -58,17 +58,25 @@ describe('OpenNapClient', () => {
     for (const o of outs) expect(o.firstResultAt).not.toBeNull();
   });
 
-  it('ends a search the server refuses with a 404 and no 202 (C server over max_searches), keeping the next in step', async () => {
+  it('ends the newest unanswered search on a refusal (404, no 202), as the C server refuses on arrival while it holds older ones', async () => {
+    // Like two linked C servers with max_searches 2: the first two are held (answered later), the third refused at once.
+    const held: net.Socket[] = [];
     let n = 0;
     const client = await setup((type, _text, socket) => {
       if (type !== MessageType.Search) return;
-      socket.write(n++ === 0 ? encodeFrame(MessageType.GeneralError, 'search failed: too many pending searches') : Buffer.concat([result('ok.mp3'), end]));
+      if (n++ < 2) {
+        held.push(socket);
+        if (held.length === 2) {
+          setTimeout(() => socket.write(Buffer.concat([result('first.mp3'), end, result('second.mp3'), end])), 20);
+        }
+        return;
+      }
+      socket.write(encodeFrame(MessageType.GeneralError, 'search failed: too many pending searches'));
     });
-    const [refused, next] = await Promise.all([client.search('FILENAME CONTAINS "a" MAX_RESULTS 10'), client.search('FILENAME CONTAINS "b" MAX_RESULTS 10')]);
-    expect(refused.endedBy).toBe('end');
-    expect(refused.results).toEqual([]);
-    expect(refused.errors).toEqual(['search failed: too many pending searches']);
-    expect(next.results.map((r) => r.filename)).toEqual(['ok.mp3']);
+    const outs = await Promise.all(['a', 'b', 'c'].map((w) => client.search(`FILENAME CONTAINS "${w}" MAX_RESULTS 10`)));
+    expect(outs.map((o) => o.results.map((r) => r.filename))).toEqual([['first.mp3'], ['second.mp3'], []]);
+    expect(outs[2]!.errors).toEqual(['search failed: too many pending searches']);
+    expect(outs.map((o) => o.endedBy)).toEqual(['end', 'end', 'end']);
     expect(client.pendingSearches).toBe(0);
   });
 

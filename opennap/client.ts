@@ -406,6 +406,30 @@ export class OpenNapClient extends EventEmitter {
     }
   }
 
+  /**
+   * Ends the newest search that has no answer yet with a refusal. The C
+   * server refuses a search the moment it arrives, when it already holds
+   * `max_searches` of this client's searches waiting on linked servers; the
+   * held (older) ones are answered later, so the refused one is the newest
+   * unanswered. A lone server answers every search at once and never refuses.
+   */
+  private refuseNewestSearch(text: string): boolean {
+    for (let i = this.searches.length - 1; i >= this.searchHead; i--) {
+      const s = this.searches[i]!;
+      if (s.results.length > 0 || s.firstResultAt !== null) continue;
+      if (i === this.searchHead) this.shiftSearch();
+      else this.searches.splice(i, 1);
+      s.errors.push(text);
+      if (!s.abandoned) {
+        clearTimeout(s.timer);
+        s.firstResultAt = Date.now();
+        s.finish(this.outcome(s, 'end'));
+      }
+      return true;
+    }
+    return false;
+  }
+
   private onData(chunk: Buffer): void {
     this.decoder.push(chunk);
     for (;;) {
@@ -450,13 +474,11 @@ export class OpenNapClient extends EventEmitter {
         }
         break;
       case MessageType.GeneralError: {
-        const head = this.oldestSearch();
-        if (head === undefined) break;
-        // search.c answers an unreadable search with 404 then 202: keep the text with that search.
         const text = dataText(data);
-        head.errors.push(text);
-        // A refusal comes without a 202: it ends the search, or every later answer would be one off.
-        if (isSearchRefusal(text)) this.onSearchEnd();
+        // A refusal comes without a 202: it ends a search, or every later answer would be one off.
+        if (isSearchRefusal(text) && this.refuseNewestSearch(text)) break;
+        // search.c answers an unreadable search with 404 then 202: keep the text with that search.
+        this.oldestSearch()?.errors.push(text);
         break;
       }
       case MessageType.DownloadAck:

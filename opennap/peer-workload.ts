@@ -105,8 +105,15 @@ function check(o: PeerWorkloadOptions): void {
   if (!Number.isInteger(base) || base < 1 || base + o.count - 1 > 65535) bad(`data ports ${base}…${base + o.count - 1} out of range`);
 }
 
+/**
+ * Folder the peers share their files from. Real clients share full paths, and
+ * the OpenNap C server indexes only a name with a `\` or `/` in it (util.c
+ * `split_filename`): a bare name counts as shared but is never found.
+ */
+export const SHARE_FOLDER = 'C:\\Music\\';
+
 function toShared(f: CatalogueFile): SharedFile {
-  return { filename: f.name, md5: f.md5, size: f.size, bitrate: f.bitrate, freq: f.freq, duration: f.duration };
+  return { filename: SHARE_FOLDER + f.name, md5: f.md5, size: f.size, bitrate: f.bitrate, freq: f.freq, duration: f.duration };
 }
 
 function percentile(sorted: readonly number[], p: number): number | null {

@@ -107,8 +107,10 @@ export function handleFrame(ctx: ServerContext, conn: ClientConnection, type: nu
       conn.sendError('You are already logged in.');
       return;
     default:
-      // Channels, hotlists, browsing...: not served here; ignored like an old server would, but counted.
+      // Channels, hotlists, browsing...: not served here; counted, and answered as the C server
+      // answers a type it has no handler for (handler.c: 404 "Unknown command code N").
       ctx.counters.count('opennap.unknown_type');
+      conn.sendError(`Unknown command code ${type}`);
   }
 }
 

@@ -190,6 +190,14 @@ describe('OpenNapServer with 20 peers sharing the paper catalogue', () => {
     expect(frame.data.toString('latin1')).toBe('User ghost is not currently online.');
   });
 
+  it('answers a type it does not serve with 404 "Unknown command code N", as the C server does', async () => {
+    const err = new Promise<{ type: number; data: Buffer }>((resolve) => clients[11]!.once('message', resolve));
+    clients[11]!.sendRaw(10_210, 'whatever');
+    const frame = await err;
+    expect(frame.type).toBe(MessageType.GeneralError);
+    expect(frame.data.toString('latin1')).toBe('Unknown command code 10210');
+  });
+
   it('answers 214 with users and files, and relays 751/752', async () => {
     const stats = await clients[11]!.serverStats();
     expect(stats.users).toBe(PEERS);

@@ -119,12 +119,12 @@ describe('OpenNapAnalyzer', () => {
     expect(counters['opennap.bad_search']).toBe(1);
   });
 
-  it('ends a search the server refuses with a 404 and no 202 (too many pending), keeping later answers in step', () => {
+  it('drops the newest unanswered search on a refusal (404, no 202), keeping the held older ones in step', () => {
     const { analyzer, events, counters } = harness();
-    analyzer.onData('toServer', Buffer.concat([login, search('jazz'), search('rock')]), 1);
+    analyzer.onData('toServer', Buffer.concat([login, search('jazz'), search('rock'), search('pop')]), 1);
     analyzer.onData('toClient', Buffer.concat([ack, encodeFrame(T.GeneralError, 'search failed: too many pending searches')]), 2);
-    analyzer.onData('toClient', Buffer.concat([result('rock z.mp3'), end]), 3);
-    expect(kinds(events).filter((k) => /^(query|first|done)/.test(k))).toEqual(['query#0@1:jazz', 'query#1@1:rock', 'first#1@3(q@1)', 'done#1@3:1']);
+    analyzer.onData('toClient', Buffer.concat([result('jazz x.mp3'), end, result('rock z.mp3'), end]), 3);
+    expect(kinds(events).filter((k) => /^(first|done)/.test(k))).toEqual(['first#0@3(q@1)', 'done#0@3:1', 'first#1@3(q@1)', 'done#1@3:1']);
     expect(counters['opennap.search_refused']).toBe(1);
   });
 

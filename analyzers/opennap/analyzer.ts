@@ -86,6 +86,25 @@ class PendingQueue {
     this.size--;
   }
 
+  /** Removes and returns the newest query `match` accepts, or null. */
+  removeNewest(match: (q: PendingQuery) => boolean): PendingQuery | null {
+    let found: PendingQuery | null = null;
+    let before: PendingQuery | null = null;
+    for (let prev: PendingQuery | null = null, q = this.head; q !== null; prev = q, q = q.next) {
+      if (match(q)) {
+        found = q;
+        before = prev;
+      }
+    }
+    if (found === null) return null;
+    if (before === null) this.head = found.next;
+    else before.next = found.next;
+    if (this.tail === found) this.tail = before;
+    found.next = null;
+    this.size--;
+    return found;
+  }
+
   clear(): void {
     this.head = null;
     this.tail = null;
@@ -392,10 +411,10 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
 
   private onServerFrame(type: number, buf: Buffer | null, start: number, end: number, ts: number): void {
     if (type === MessageType.GeneralError) {
-      if (buf !== null && this.pending.head !== null && isSearchRefusal(buf.toString('latin1', start, end))) {
-        // No 202 will come for it: drop it from the order, untimed (a refusal is not a search answer).
-        this.pending.shift();
-        this.ctx.count(OpenNapWeird.searchRefused);
+      // No 202 comes for a refused search: drop it from the order, untimed (a refusal is not a search
+      // answer). It is the newest one not yet answered (see OpenNapClient.refuseNewestSearch).
+      if (buf !== null && isSearchRefusal(buf.toString('latin1', start, end))) {
+        if (this.pending.removeNewest((q) => !q.firstResponseSeen && !q.rejected) !== null) this.ctx.count(OpenNapWeird.searchRefused);
       }
       return;
     }
