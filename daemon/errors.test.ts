@@ -6,6 +6,7 @@ const instances: errors.ActiveRouterError[] = [
   new errors.StateMigrationError(0, 1, new Error('bad sql')),
   new errors.StateSchemaTooNewError(3, 1),
   new errors.StateMigrationListError('gap'),
+  new errors.StateWriterThreadError('stuck'),
   new errors.StateSettingsError('batchRows', 'zero'),
   new errors.StateClosedError(),
   new errors.MetricsConfigError('queryRateN', 'one'),

@@ -104,6 +104,7 @@ export class DaemonStartError extends ActiveRouterError {
 
 /** Every code above, documented: errors.test.ts fails when a class has a code missing here. */
 export const STATE_METRICS_ERROR_CODES: Readonly<Record<string, string>> = {
+  STATE_WRITER_THREAD_FAILED: 'the state writer thread died or stopped answering',
   STATE_OPEN_FAILED: 'the state database file could not be opened or configured',
   STATE_MIGRATION_FAILED: 'a schema migration step failed and was rolled back',
   STATE_SCHEMA_TOO_NEW: 'the database file has a schema version newer than this daemon',
@@ -114,3 +115,12 @@ export const STATE_METRICS_ERROR_CODES: Readonly<Record<string, string>> = {
   STATUS_LISTEN_FAILED: 'the status endpoint could not listen where the policy says',
   DAEMON_START_FAILED: 'the daemon could not start (capture, database, actuators or status endpoint)',
 };
+
+/** The state writer thread stopped answering or died; rows handed to it may be lost. */
+export class StateWriterThreadError extends ActiveRouterError {
+  readonly code = 'STATE_WRITER_THREAD_FAILED';
+  override readonly name = 'StateWriterThreadError';
+  constructor(detail: string) {
+    super(`state writer thread failed: ${detail}`);
+  }
+}

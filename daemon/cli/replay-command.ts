@@ -23,10 +23,21 @@ export interface ReplayReport {
   elapsedMs: number;
 }
 
+export interface ReplayOptions {
+  /** Write SQLite on a worker thread (daemon/state/thread-sink.ts): faster with a second core free. */
+  writerThread?: boolean;
+}
+
 /** Replays `file` through the pipeline into the database at `dbPath`; returns the per-server report. */
-export async function replayCapture(file: string, policyPath: string | undefined, dbPath: string): Promise<ReplayReport> {
+export async function replayCapture(file: string, policyPath: string | undefined, dbPath: string, options: ReplayOptions = {}): Promise<ReplayReport> {
   const policy = await loadPolicyOrExit(policyPath);
-  const state = openState(dbPath, { queryRateN: policy.metrics.queriesPerSample });
+  // No flush timer runs here (the read loop hardly yields): the writer writes each batch as it fills,
+  // or the bounded queue would overflow on a long capture, or at its end when every flow closes at once.
+  const state = openState(dbPath, {
+    queryRateN: policy.metrics.queriesPerSample,
+    writeWhenFull: true,
+    thread: options.writerThread === true,
+  });
   try {
     const analysis = new PassiveAnalysis({ policy, state, keepAnswers: false });
     let firstTs: number | null = null;
@@ -35,9 +46,6 @@ export async function replayCapture(file: string, policyPath: string | undefined
     const result = await readPcapFile(file, (linkType, frame, ts, iface) => {
       if (firstTs === null) firstTs = ts;
       analysis.onFrame(linkType, frame, ts, iface);
-      // No flush timer runs here (the read loop hardly yields): write full batches as they fill,
-      // or the bounded queue overflows and a long capture loses rows.
-      if (state.writer.queued >= state.settings.batchRows) state.writer.flush();
       // Idle flows expire on capture time, as they would live.
       if (ts >= expireAt) {
         analysis.housekeeping(ts);
@@ -70,10 +78,11 @@ export function registerReplayCommand(program: Command): void {
     .option('--json', 'print one JSON object instead of the table')
     .option('--policy <file>', 'policy file (ports, protocols, learning); default: the built-in default policy')
     .option('--db <file>', 'keep the state database in this file (default: a temporary file, removed)')
-    .action(async (file: string, opts: { json?: boolean; policy?: string; db?: string }) => {
+    .option('--writer-thread', 'write the state database on a worker thread (faster when a second core is free)')
+    .action(async (file: string, opts: { json?: boolean; policy?: string; db?: string; writerThread?: boolean }) => {
       const dir = opts.db ? undefined : mkdtempSync(join(tmpdir(), 'active-router-replay-'));
       try {
-        const report = await replayCapture(file, opts.policy, opts.db ?? join(dir!, 'state.db'));
+        const report = await replayCapture(file, opts.policy, opts.db ?? join(dir!, 'state.db'), { writerThread: opts.writerThread === true });
         if (opts.json) {
           process.stdout.write(JSON.stringify({ servers: report.servers, counters: report.counters, frames: report.frames }) + '\n');
         } else {

@@ -19,15 +19,25 @@ export interface PruneReport {
   more: boolean;
 }
 
-/** The time column retention looks at per table; sessions end at close, or at last activity if never closed. */
-const AGE_COLUMN: Record<PrunedTable, string> = {
-  queries: 'query_ts',
-  metric_windows: 'ts',
-  events: 'ts',
-  sessions: 'coalesce(close_ts, last_seen)',
+/**
+ * Ids of rows that aged out, per table (`?` is the cut-off time). Queries are found per server
+ * through queries_server_ts (one range scan per server), the index the readers need anyway, so no
+ * cross-server time index has to be kept up on every insert. Sessions end at close, or at last
+ * activity if never closed (the sessions_end expression index).
+ */
+const AGED_IDS: Record<PrunedTable, string> = {
+  queries: 'SELECT q.id FROM servers s JOIN queries q ON q.server_id = s.id AND q.query_ts < ?',
+  metric_windows: 'SELECT id FROM metric_windows WHERE ts < ?',
+  events: 'SELECT id FROM events WHERE ts < ?',
+  sessions: 'SELECT id FROM sessions WHERE coalesce(close_ts, last_seen) < ?',
 };
 
-const TABLES: readonly PrunedTable[] = ['queries', 'metric_windows', 'events', 'sessions'];
+/** The age DELETE of a table (exported for the query-plan test). */
+export function agedDeleteSql(table: PrunedTable): string {
+  return `DELETE FROM ${table} WHERE id IN (${AGED_IDS[table]} LIMIT ?)`;
+}
+
+export const PRUNED_TABLES: readonly PrunedTable[] = ['queries', 'metric_windows', 'events', 'sessions'];
 
 function limits(settings: StateSettings, table: PrunedTable): { retentionMs: number; maxRows: number } {
   switch (table) {
@@ -50,13 +60,11 @@ export function pruneState(db: Database.Database, nowTs: number, settings: State
     more: false,
   };
   db.transaction(() => {
-    for (const table of TABLES) {
+    for (const table of PRUNED_TABLES) {
       const { retentionMs, maxRows } = limits(settings, table);
       // Table and column names come from the constants above, never from input.
       const byAge = db
-        .prepare<[number, number]>(
-          `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${AGE_COLUMN[table]} < ? LIMIT ?)`,
-        )
+        .prepare<[number, number]>(agedDeleteSql(table))
         .run(nowTs - retentionMs, chunk);
       report.age[table] = byAge.changes;
       // Ids grow monotonically (INTEGER PRIMARY KEY = max + 1), so ids above max − cap are the newest `cap` rows.

@@ -8,19 +8,26 @@ const client = { ip: '10.0.0.2', port: 4000 };
 const query: AnalyzerEvent = { kind: 'query', protocol: 'opennap', server, ts: 10, client, seq: 0, keywords: ['a'], maxResults: 5 };
 
 describe('rowOpOf', () => {
-  it('maps a query to a compact op keyed by (client, seq, query time)', () => {
-    expect(rowOpOf(query)).toEqual({
+  it('maps a query to a compact op that keeps the event\'s endpoint objects', () => {
+    const r = rowOpOf(query);
+    expect(r).toEqual({
       kind: 'ok',
       truncated: false,
-      op: {
-        op: 'query',
-        server: { protocol: 'opennap', ip: '10.0.0.1', port: 8888 },
-        ts: 10,
-        key: { clientIp: '10.0.0.2', clientPort: 4000, seq: 0, queryTs: 10 },
-        keywords: '["a"]',
-        maxResults: 5,
-      },
+      op: { op: 'query', protocol: 'opennap', server, ts: 10, client, seq: 0, keywords: '["a"]', maxResults: 5 },
     });
+    expect(r.kind === 'ok' && r.op.op === 'query' && r.op.server === server && r.op.client === client).toBe(true);
+  });
+
+  it('gives a query and its end the same keyword JSON, and sees a changed array', () => {
+    const keywords = ['blue', 'moon'];
+    const a = rowOpOf({ ...query, keywords });
+    const b = rowOpOf({ kind: 'query_done', protocol: 'opennap', server, ts: 20, client, seq: 0, queryTs: 10, results: 0, resultPayloads: [], keywords });
+    expect(a.kind === 'ok' && a.op.op === 'query' ? a.op.keywords : '').toBe('["blue","moon"]');
+    expect(b.kind === 'ok' && b.op.op === 'query_done' ? b.op.keywords : '').toBe('["blue","moon"]');
+    keywords.push('x'.repeat(MAX_KEYWORD_CHARS + 1));
+    const c = rowOpOf({ ...query, keywords });
+    expect(c.kind === 'ok' && c.op.op === 'query' ? JSON.parse(c.op.keywords) : []).toHaveLength(3);
+    expect(c.kind === 'ok' && c.truncated).toBe(true);
   });
 
   it('drops result payloads of query_done', () => {

@@ -7,7 +7,6 @@
  */
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { AnalyzerEvent } from '../../analyzers/events.js';
-import type { MetricsSnapshot } from '../metrics/window.js';
 
 /** Keywords kept per query: OpenNap searches carry a handful; more is noise or an attack. */
 export const MAX_KEYWORDS = 32;
@@ -22,38 +21,59 @@ export const MAX_NICK_CHARS = 64;
 
 export type Learnt = 'port' | 'probe' | 'policy';
 
-export interface ServerKey {
-  protocol: string;
-  ip: string;
-  port: number;
-}
-
-export interface QueryKey {
-  clientIp: string;
-  clientPort: number;
-  seq: number;
-  queryTs: number;
-}
-
+/**
+ * Ops keep the event's own endpoint objects (validated here, never copied: an op is queued for at
+ * most one flush interval, and the writer re-checks ip and port wherever it caches by identity),
+ * so queuing an event allocates one object, not four.
+ */
 export type RowOp =
   /** `learnt` null: the server was only implied by another event; created as 'port' if new, never relabelled. */
-  | { op: 'server'; server: ServerKey; ts: number; learnt: Learnt | null }
+  | { op: 'server'; protocol: string; server: Endpoint; ts: number; learnt: Learnt | null }
   | {
       op: 'query';
-      server: ServerKey;
+      protocol: string;
+      server: Endpoint;
       ts: number;
-      key: QueryKey;
+      client: Endpoint;
+      seq: number;
+      /** JSON array text (boundKeywords). */
       keywords: string;
       maxResults: number | null;
-      /** Filled by the writer when the query's first response / end arrive in the same batch. */
-      firstResponseTs?: number;
-      done?: { ts: number; results: number };
     }
-  | { op: 'first_response'; server: ServerKey; ts: number; key: QueryKey }
-  | { op: 'query_done'; server: ServerKey; ts: number; key: QueryKey; results: number; keywords: string }
-  | { op: 'session_open' | 'session_close'; server: ServerKey; ts: number; clientIp: string; clientPort: number }
-  | { op: 'session_update'; server: ServerKey; ts: number; clientIp: string; clientPort: number; nick: string | null; files: number | null }
-  | { op: 'metric_window'; serverId: number; ts: number; windowMs: number; snapshot: MetricsSnapshot };
+  | { op: 'first_response'; protocol: string; server: Endpoint; ts: number; client: Endpoint; seq: number; queryTs: number }
+  | {
+      op: 'query_done';
+      protocol: string;
+      server: Endpoint;
+      ts: number;
+      client: Endpoint;
+      seq: number;
+      queryTs: number;
+      results: number;
+      keywords: string;
+    }
+  | { op: 'session_open' | 'session_close'; protocol: string; server: Endpoint; ts: number; client: Endpoint }
+  | {
+      op: 'session_update';
+      protocol: string;
+      server: Endpoint;
+      ts: number;
+      client: Endpoint;
+      nick: string | null;
+      files: number | null;
+    }
+  | {
+      op: 'metric_window';
+      serverId: number;
+      ts: number;
+      windowMs: number;
+      rtAvgMs: number | null;
+      rtP50Ms: number | null;
+      rtP99Ms: number | null;
+      qrAvg: number | null;
+      queries: number;
+      answered: number;
+    };
 
 export type RowOpResult =
   | { kind: 'ok'; op: RowOp; truncated: boolean }
@@ -86,6 +106,22 @@ export function boundKeywords(keywords: readonly unknown[]): { json: string; tru
   return { json: JSON.stringify(kept), truncated };
 }
 
+/**
+ * boundKeywords by array identity: a query and its query_done carry the same array, and the
+ * analyzer's shared parse cache hands the same array to every flow repeating a search, so most
+ * events reuse the JSON instead of building it. Weak, so it holds no array alive; the length is
+ * re-checked as a guard against an array changed after it was first seen.
+ */
+const keywordJson = new WeakMap<readonly unknown[], { length: number; json: string; truncated: boolean }>();
+
+function boundKeywordsCached(keywords: readonly unknown[]): { json: string; truncated: boolean } {
+  const hit = keywordJson.get(keywords);
+  if (hit !== undefined && hit.length === keywords.length) return hit;
+  const b = boundKeywords(keywords);
+  keywordJson.set(keywords, { length: keywords.length, json: b.json, truncated: b.truncated });
+  return b;
+}
+
 const bad = (field: string): RowOpResult => ({ kind: 'error', event: 'state.invalid_event', field });
 
 export function rowOpOf(event: AnalyzerEvent): RowOpResult {
@@ -96,52 +132,61 @@ export function rowOpOf(event: AnalyzerEvent): RowOpResult {
   }
   if (!endpointOk(event.server)) return bad('server');
   if (!isTs(event.ts)) return bad('ts');
-  const server: ServerKey = { protocol: event.protocol, ip: event.server.ip, port: event.server.port };
+  const protocol = event.protocol;
+  const server = event.server;
   const ts = event.ts;
   if (event.kind === 'server_seen') {
     if (event.learnt !== 'port' && event.learnt !== 'probe') return bad('learnt');
-    return { kind: 'ok', op: { op: 'server', server, ts, learnt: event.learnt }, truncated: false };
+    return { kind: 'ok', op: { op: 'server', protocol, server, ts, learnt: event.learnt }, truncated: false };
   }
   if (!endpointOk(event.client)) return bad('client');
-  const clientIp = event.client.ip;
-  const clientPort = event.client.port;
+  const client = event.client;
   switch (event.kind) {
     case 'session_open':
     case 'session_close':
-      return { kind: 'ok', op: { op: event.kind, server, ts, clientIp, clientPort }, truncated: false };
+      return { kind: 'ok', op: { op: event.kind, protocol, server, ts, client }, truncated: false };
     case 'login': {
       if (typeof event.nick !== 'string') return bad('nick');
       const nick = event.nick.slice(0, MAX_NICK_CHARS);
-      const op: RowOp = { op: 'session_update', server, ts, clientIp, clientPort, nick, files: null };
+      const op: RowOp = { op: 'session_update', protocol, server, ts, client, nick, files: null };
       return { kind: 'ok', op, truncated: nick.length !== event.nick.length };
     }
     case 'shares': {
       if (!isCount(event.files)) return bad('files');
-      const op: RowOp = { op: 'session_update', server, ts, clientIp, clientPort, nick: null, files: event.files };
+      const op: RowOp = { op: 'session_update', protocol, server, ts, client, nick: null, files: event.files };
       return { kind: 'ok', op, truncated: false };
     }
     case 'query': {
       if (!isCount(event.seq)) return bad('seq');
       if (!Array.isArray(event.keywords)) return bad('keywords');
-      const kw = boundKeywords(event.keywords);
+      const kw = boundKeywordsCached(event.keywords);
       const maxResults = isCount(event.maxResults) ? event.maxResults : null;
-      const key: QueryKey = { clientIp, clientPort, seq: event.seq, queryTs: ts };
-      return { kind: 'ok', op: { op: 'query', server, ts, key, keywords: kw.json, maxResults }, truncated: kw.truncated };
+      const op: RowOp = { op: 'query', protocol, server, ts, client, seq: event.seq, keywords: kw.json, maxResults };
+      return { kind: 'ok', op, truncated: kw.truncated };
     }
     case 'first_response': {
       if (!isCount(event.seq)) return bad('seq');
       if (!isTs(event.queryTs)) return bad('queryTs');
-      const key: QueryKey = { clientIp, clientPort, seq: event.seq, queryTs: event.queryTs };
-      return { kind: 'ok', op: { op: 'first_response', server, ts, key }, truncated: false };
+      const op: RowOp = { op: 'first_response', protocol, server, ts, client, seq: event.seq, queryTs: event.queryTs };
+      return { kind: 'ok', op, truncated: false };
     }
     case 'query_done': {
       if (!isCount(event.seq)) return bad('seq');
       if (!isTs(event.queryTs)) return bad('queryTs');
       if (!isCount(event.results)) return bad('results');
       if (!Array.isArray(event.keywords)) return bad('keywords');
-      const kw = boundKeywords(event.keywords);
-      const key: QueryKey = { clientIp, clientPort, seq: event.seq, queryTs: event.queryTs };
-      const op: RowOp = { op: 'query_done', server, ts, key, results: event.results, keywords: kw.json };
+      const kw = boundKeywordsCached(event.keywords);
+      const op: RowOp = {
+        op: 'query_done',
+        protocol,
+        server,
+        ts,
+        client,
+        seq: event.seq,
+        queryTs: event.queryTs,
+        results: event.results,
+        keywords: kw.json,
+      };
       return { kind: 'ok', op, truncated: kw.truncated };
     }
     default:

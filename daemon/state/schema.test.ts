@@ -6,7 +6,7 @@ import {
   StateOpenError,
   StateSchemaTooNewError,
 } from '../errors.js';
-import { openDatabase } from './open-database.js';
+import { CACHE_SIZE_KIB, WAL_AUTOCHECKPOINT_PAGES, openDatabase } from './open-database.js';
 import { MIGRATIONS, latestVersion, migrate, schemaVersion } from './schema.js';
 import type { Migration } from './schema.js';
 import { makeTempDir } from './test-temp-dir.js';
@@ -31,6 +31,8 @@ describe('openDatabase + migrations', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(WAL_AUTOCHECKPOINT_PAGES);
+    expect(db.pragma('cache_size', { simple: true })).toBe(-CACHE_SIZE_KIB);
     db.close();
   });
 
@@ -48,11 +50,30 @@ describe('openDatabase + migrations', () => {
   it('applies only the missing steps when a newer migration is added', () => {
     const path = tmp.path('state.db');
     openDatabase(path).close();
-    const next: Migration[] = [...MIGRATIONS, { version: 2, name: 'test column', sql: 'ALTER TABLE servers ADD COLUMN note TEXT' }];
+    const v = latestVersion() + 1;
+    const next: Migration[] = [...MIGRATIONS, { version: v, name: 'test column', sql: 'ALTER TABLE servers ADD COLUMN note TEXT' }];
     const db = new Database(path);
-    expect(migrate(db, next)).toEqual([2]);
-    expect(schemaVersion(db)).toBe(2);
+    expect(migrate(db, next)).toEqual([v]);
+    expect(schemaVersion(db)).toBe(v);
     expect(migrate(db, next)).toEqual([]);
+    db.close();
+  });
+
+  it('brings a file of schema 1 (as in the field) to the current schema, keeping its rows and dropping the query key index', () => {
+    const path = tmp.path('state.db');
+    const v1 = new Database(path);
+    expect(migrate(v1, MIGRATIONS.slice(0, 1))).toEqual([1]);
+    v1.prepare(`INSERT INTO servers (ip, port, protocol, first_seen, last_seen, learnt) VALUES ('10.0.0.1', 8888, 'opennap', 1, 1, 'port')`).run();
+    v1.prepare(`INSERT INTO queries (server_id, client_ip, client_port, seq, query_ts) VALUES (1, '10.0.0.2', 4000, 0, 5)`).run();
+    v1.close();
+    const db = openDatabase(path);
+    expect(schemaVersion(db)).toBe(latestVersion());
+    const indexes = db
+      .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries' ORDER BY name`)
+      .all()
+      .map((r) => r.name);
+    expect(indexes).toEqual(['queries_server_fr', 'queries_server_ts']);
+    expect(db.prepare(`SELECT seq, query_ts FROM queries`).all()).toEqual([{ seq: 0, query_ts: 5 }]);
     db.close();
   });
 
@@ -66,7 +87,8 @@ describe('openDatabase + migrations', () => {
 
   it('rolls a failing step back and leaves the previous version', () => {
     const db = new Database(tmp.path('state.db'));
-    const broken: Migration[] = [...MIGRATIONS, { version: 2, name: 'broken', sql: 'CREATE TABLE t (a); SELECT nope FROM nowhere;' }];
+    const v = latestVersion() + 1;
+    const broken: Migration[] = [...MIGRATIONS, { version: v, name: 'broken', sql: 'CREATE TABLE t (a); SELECT nope FROM nowhere;' }];
     let caught: unknown;
     try {
       migrate(db, broken);
@@ -75,7 +97,7 @@ describe('openDatabase + migrations', () => {
     }
     expect(caught).toBeInstanceOf(StateMigrationError);
     expect((caught as StateMigrationError).code).toBe('STATE_MIGRATION_FAILED');
-    expect(schemaVersion(db)).toBe(1);
+    expect(schemaVersion(db)).toBe(latestVersion());
     expect(tables(db)).not.toContain('t');
     db.close();
   });

@@ -5,6 +5,8 @@
  * previous version. Tables follow the brief and the paper's section 5.2: the
  * server list and one query-response timestamp table (`queries`, keyed by
  * server), plus metric windows, sessions, an event log and saved counters.
+ * A migration, once released, is never edited (files exist in the field): a
+ * change is a new step.
  * Times are milliseconds since the epoch (REAL: capture timestamps are fractional).
  */
 import type Database from 'better-sqlite3';
@@ -101,6 +103,25 @@ CREATE TABLE counters (
   value REAL NOT NULL,
   updated REAL NOT NULL
 ) STRICT;
+`,
+  },
+  {
+    version: 2,
+    name: 'query rows updated by rowid',
+    // The writer now remembers the rowid of each open query (state-writer.ts, open-queries.ts) and
+    // updates by it, so the 5-column unique key (with a TEXT column, the costliest index of the
+    // hottest table) only slowed every insert. Retention by age walks queries_server_ts per server
+    // (retention.ts), so the cross-server queries_ts index is dropped too. The two per-server time
+    // indexes carry the other time column, so the summary's counts and RT rows are read from the
+    // index alone, without a table lookup per row. Every reader keeps an index-backed plan
+    // (query-plan.test.ts).
+    sql: `
+DROP INDEX queries_key;
+DROP INDEX queries_ts;
+DROP INDEX queries_server_ts;
+DROP INDEX queries_server_fr;
+CREATE INDEX queries_server_ts ON queries (server_id, query_ts, first_response_ts);
+CREATE INDEX queries_server_fr ON queries (server_id, first_response_ts, query_ts) WHERE first_response_ts IS NOT NULL;
 `,
   },
 ];

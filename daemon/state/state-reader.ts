@@ -163,11 +163,17 @@ export class StateReader {
     checkWindowMs(windowMs);
     const db = this.open();
     const since = nowTs - windowMs;
-    const rowsStmt = db.prepare<[number, number, number, number, number, number], { q: number; fr: number | null }>(
-      `SELECT q, fr FROM (
-         SELECT query_ts AS q, first_response_ts AS fr, id FROM queries
-         WHERE server_id = ? AND ((query_ts > ? AND query_ts <= ?) OR (first_response_ts > ? AND first_response_ts <= ?))
-         ORDER BY id DESC LIMIT ?)`,
+    // The window's rows in two index-only range scans, newest first: queries made in the window, and
+    // queries made before it but answered in it (their RT ends in the window). One OR query would
+    // merge two scans and then sort them; these need neither.
+    const askedStmt = db.prepare<[number, number, number, number], { q: number; fr: number | null }>(
+      `SELECT query_ts AS q, first_response_ts AS fr FROM queries
+       WHERE server_id = ? AND query_ts > ? AND query_ts <= ? ORDER BY query_ts DESC LIMIT ?`,
+    );
+    const answeredStmt = db.prepare<[number, number, number, number, number], { q: number; fr: number | null }>(
+      `SELECT query_ts AS q, first_response_ts AS fr FROM queries
+       WHERE server_id = ? AND first_response_ts > ? AND first_response_ts <= ? AND query_ts <= ?
+       ORDER BY first_response_ts DESC LIMIT ?`,
     );
     const clientsStmt = db.prepare<[number, number, number, number, number, number], { n: number }>(
       `SELECT count(*) AS n FROM (
@@ -182,9 +188,12 @@ export class StateReader {
     );
     return this.listServers().map((s) => {
       const counts = countStmt.get(s.id, since, nowTs) ?? { n: 0, a: 0 };
-      const rows = rowsStmt
-        .all(s.id, since, nowTs, since, nowTs, MAX_READ_ROWS)
-        .map((r) => ({ queryTs: r.q, firstResponseTs: r.fr }));
+      const rows = askedStmt.all(s.id, since, nowTs, MAX_READ_ROWS).map((r) => ({ queryTs: r.q, firstResponseTs: r.fr }));
+      if (rows.length < MAX_READ_ROWS) {
+        for (const r of answeredStmt.all(s.id, since, nowTs, since, MAX_READ_ROWS - rows.length)) {
+          rows.push({ queryTs: r.q, firstResponseTs: r.fr });
+        }
+      }
       const snap = snapshotOfRows(rows, nowTs, windowMs, { queryRateN: this.queryRateN, formula: this.formula });
       const clients = clientsStmt.get(s.id, since, nowTs, s.id, nowTs, since)?.n ?? 0;
       return {

@@ -151,6 +151,81 @@ describe('StateWriter → StateReader round trip', () => {
   });
 });
 
+describe('StateWriter open queries (rows updated by rowid)', () => {
+  const done = (client: Endpoint, seq: number, queryTs: number, ts: number, results: number): AnalyzerEvent => ({
+    kind: 'query_done', protocol: P, server: S, ts, client, seq, queryTs, results, resultPayloads: [], keywords: ['song'],
+  });
+
+  it('updates a query written in an earlier batch, ignores a repeated response, and forgets it once done', () => {
+    const { writer, reader } = open();
+    writer.enqueue(q(A, 0, 100));
+    writer.enqueue(q(B, 0, 100)); // same seq and time, other client: its own row
+    writer.flush();
+    writer.enqueue(fr(A, 0, 100, 130));
+    writer.flush();
+    writer.enqueue(fr(A, 0, 100, 140)); // paper: the first response time is kept
+    writer.enqueue(done(A, 0, 100, 150, 7));
+    writer.flush();
+    const id = reader.listServers()[0]?.id ?? -1;
+    expect(reader.recentQueries(id, 0).map((r) => [r.client, r.firstResponseTs, r.doneTs, r.results])).toEqual([
+      ['10.0.0.2:4000', 130, 150, 7],
+      ['10.0.0.3:4001', null, null, null],
+    ]);
+    expect(writer.counters()).toMatchObject({ 'state.response_repeated': 1 });
+    // After its end nothing updates that row: a later response is an orphan row, counted.
+    writer.enqueue(fr(A, 0, 100, 160));
+    writer.flush();
+    expect(writer.counters()).toMatchObject({ 'state.response_without_query': 1 });
+    expect(reader.recentQueries(id, 0)).toHaveLength(3);
+  });
+
+  it('tells a query of a new flow from an old one with the same client endpoint and seq', () => {
+    const { writer, reader } = open();
+    writer.enqueue(q(A, 0, 100));
+    writer.flush();
+    writer.enqueue(q(A, 0, 500)); // the client reconnected from the same port: seq restarts
+    writer.enqueue(fr(A, 0, 500, 520));
+    writer.flush();
+    writer.enqueue(fr(A, 0, 100, 600)); // the old query is no longer remembered
+    writer.flush();
+    const id = reader.listServers()[0]?.id ?? -1;
+    expect(reader.recentQueries(id, 0).map((r) => [r.queryTs, r.firstResponseTs])).toEqual([
+      [100, null],
+      [100, 600],
+      [500, 520],
+    ]);
+    // Replaced twice: the new flow's query replaced the old one, then the orphan row replaced it in turn.
+    expect(writer.counters()).toMatchObject({ 'state.open_query_replaced': 2, 'state.response_without_query': 1 });
+  });
+
+  it('turns a response to a query whose row retention removed into an orphan row, and forgets expired queries', () => {
+    const { writer, reader } = open({ settings: { retentionMs: { queries: 1000 } } });
+    writer.enqueue(q(A, 0, 100));
+    writer.enqueue(q(A, 1, 5000));
+    writer.flush();
+    writer.prune(2000); // deletes the row of query 0 and forgets it
+    expect(writer.counters()).toMatchObject({ 'state.pruned_age.queries': 1, 'state.open_query_expired': 1 });
+    writer.enqueue(fr(A, 0, 100, 2100));
+    writer.enqueue(fr(A, 1, 5000, 5100));
+    writer.flush();
+    const id = reader.listServers()[0]?.id ?? -1;
+    expect(reader.recentQueries(id, 0).map((r) => [r.queryTs, r.firstResponseTs])).toEqual([
+      [100, 2100],
+      [5000, 5100],
+    ]);
+    expect(writer.counters()['state.response_without_query']).toBe(1);
+  });
+
+  it('writes batches inside enqueue when asked (replay), so a burst beyond the queue cap is not dropped', () => {
+    const { writer, reader } = open({ settings: { queueCap: 10, batchRows: 10 }, writeWhenFull: true });
+    for (let i = 0; i < 35; i++) expect(writer.enqueue(q(A, i, 100 + i))).toBe(true);
+    expect(writer.queued).toBe(5);
+    writer.flush();
+    expect(writer.counters()['state.queue_overflow']).toBeUndefined();
+    expect(reader.queryTimestamps(reader.listServers()[0]?.id ?? -1, 0)).toHaveLength(35);
+  });
+});
+
 describe('StateWriter queue and batching', () => {
   it('counts queue overflow and drops only the excess', () => {
     const { writer, reader } = open({ settings: { queueCap: 5, batchRows: 5 } });

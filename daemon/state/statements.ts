@@ -1,9 +1,11 @@
 /**
  * Prepared write statements of the state writer, one per row operation of
  * row-ops.ts, over the schema of schema.ts. Prepared once per connection.
- * Query rows are identified by (server, client ip, client port, seq, query
- * time); the first response fills first_response_ts only while it is NULL,
- * as the paper's "if the response timestamp field is zero" rule says.
+ * Query rows are updated by rowid (the writer remembers open queries,
+ * open-queries.ts); the first response fills first_response_ts only while it
+ * is NULL, as the paper's "if the response timestamp field is zero" rule says.
+ * A response or end whose query is unknown inserts an orphan row through
+ * insertQuery with the query's fields NULL.
  */
 import type Database from 'better-sqlite3';
 
@@ -25,42 +27,24 @@ export function prepareWriteStatements(db: Database.Database) {
        RETURNING id`,
     ),
     touchServer: db.prepare<[number, number]>(`UPDATE servers SET last_seen = max(last_seen, ?) WHERE id = ?`),
-    /** A query row; if an orphan response created it first, the query fills in what it knows. */
-    upsertQuery: db.prepare<[number, string, number, number, number, string, number | null]>(
-      `INSERT INTO queries (server_id, client_ip, client_port, seq, query_ts, keywords, max_results)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (server_id, client_ip, client_port, seq, query_ts) DO UPDATE SET
-         keywords = coalesce(keywords, excluded.keywords),
-         max_results = coalesce(max_results, excluded.max_results)`,
-    ),
-    /** A query whose first response and end arrived in the same batch: one row write instead of three. */
-    upsertQueryFull: db.prepare<[number, string, number, number, number, string, number | null, number | null, number | null, number | null]>(
+    /** A query row with what the batch knows of it (its first response and end when they came in the same batch). */
+    insertQuery: db.prepare<
+      [number, string, number, number, number, string | null, number | null, number | null, number | null, number | null]
+    >(
       `INSERT INTO queries (server_id, client_ip, client_port, seq, query_ts, keywords, max_results, first_response_ts, done_ts, results)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (server_id, client_ip, client_port, seq, query_ts) DO UPDATE SET
-         keywords = coalesce(keywords, excluded.keywords),
-         max_results = coalesce(max_results, excluded.max_results),
-         first_response_ts = coalesce(first_response_ts, excluded.first_response_ts),
-         done_ts = coalesce(excluded.done_ts, done_ts),
-         results = coalesce(excluded.results, results)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    setFirstResponse: db.prepare<[number, number, string, number, number, number]>(
-      `UPDATE queries SET first_response_ts = ?
-       WHERE server_id = ? AND client_ip = ? AND client_port = ? AND seq = ? AND query_ts = ?
-         AND first_response_ts IS NULL`,
+    /** A query that arrives after an orphan response/end created its row fills in what it knows. */
+    fillQuery: db.prepare<[string, number | null, number]>(
+      `UPDATE queries SET keywords = coalesce(keywords, ?), max_results = coalesce(max_results, ?) WHERE id = ?`,
     ),
-    /** A response whose query row is missing (queue overflow, pruned, capture started mid-query). */
-    insertOrphanResponse: db.prepare<[number, string, number, number, number, number]>(
-      `INSERT INTO queries (server_id, client_ip, client_port, seq, query_ts, first_response_ts)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    setFirstResponse: db.prepare<[number, number]>(
+      `UPDATE queries SET first_response_ts = ? WHERE id = ? AND first_response_ts IS NULL`,
     ),
-    setDone: db.prepare<[number, number, string, number, string, number, number, number]>(
-      `UPDATE queries SET done_ts = ?, results = ?, keywords = coalesce(keywords, ?)
-       WHERE server_id = ? AND client_ip = ? AND client_port = ? AND seq = ? AND query_ts = ?`,
-    ),
-    insertOrphanDone: db.prepare<[number, string, number, number, number, number, number, string]>(
-      `INSERT INTO queries (server_id, client_ip, client_port, seq, query_ts, done_ts, results, keywords)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    /** Tells a repeated response (row there, already answered) from a row retention removed. */
+    queryRowExists: db.prepare<[number], { one: number }>(`SELECT 1 AS one FROM queries WHERE id = ?`),
+    setDone: db.prepare<[number, number, string, number]>(
+      `UPDATE queries SET done_ts = ?, results = ?, keywords = coalesce(keywords, ?) WHERE id = ?`,
     ),
     /** Opens (or touches) the open session of a client; login/shares details fill in when given. */
     upsertSession: db.prepare<[number, string, number, number, number, string | null, number | null]>(

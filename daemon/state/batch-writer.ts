@@ -1,0 +1,283 @@
+/**
+ * The SQLite side of the state writer: writes one batch of row ops in one
+ * IMMEDIATE transaction through prepared statements, on the connection it is
+ * given. A query's row is written once, at the end of the batch it arrived
+ * in, with its first response and end when they came in the same batch (the
+ * usual case); later ones update it by the rowid remembered in OpenQueries.
+ * A row that fails a constraint is counted and skipped; a batch whose commit
+ * fails is counted as lost, never retried. Runs on the capture thread
+ * (StateWriter) or on the writer thread (writer-thread.ts) alike.
+ */
+import type Database from 'better-sqlite3';
+import type { Endpoint } from '../../analyzers/analyzer.js';
+import { OpenQueries } from './open-queries.js';
+import type { OpenQuery, OpenQueryDrop } from './open-queries.js';
+import { pruneState } from './retention.js';
+import type { PruneReport, PrunedTable } from './retention.js';
+import type { Learnt, RowOp } from './row-ops.js';
+import type { StateSettings } from './settings.js';
+import { prepareWriteStatements } from './statements.js';
+import type { WriteStatements } from './statements.js';
+
+/** Server ids cached in memory: one per (protocol, ip, port); beyond this the cache is reset (counted). */
+export const MAX_SERVER_ID_CACHE = 65_536;
+
+function isConstraintError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
+}
+
+type QueryOp = Extract<RowOp, { op: 'query' | 'first_response' | 'query_done' }>;
+
+/** Where the batch writer's counts and failures go (the StateWriter's counters, or the thread's replies). */
+export interface BatchWriterOutput {
+  bump(name: string, n?: number): void;
+  onError(err: unknown): void;
+}
+
+export class BatchWriter {
+  private readonly stmts: WriteStatements;
+  /**
+   * Server ids by protocol → ip → port: three lookups of strings whose hashes V8 has already cached
+   * (the flow's own ip string), so the hot path builds no key string, and holds nothing per flow.
+   */
+  private readonly serverIds = new Map<string, Map<string, Map<number, number>>>();
+  private serverIdCount = 0;
+  private readonly openQueries: OpenQueries;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly settings: StateSettings,
+    private readonly out: BatchWriterOutput,
+  ) {
+    this.stmts = prepareWriteStatements(db);
+    this.openQueries = new OpenQueries((reason: OpenQueryDrop, n: number) => this.out.bump(`state.open_query_${reason}`, n));
+  }
+
+  /** Deletes rows past retention or row caps (one chunk per table); counted by table and reason. */
+  prune(nowTs: number): PruneReport {
+    const report = pruneState(this.db, nowTs, this.settings);
+    // Rows past retention are gone: their open queries would only turn later responses into misses.
+    this.openQueries.expire(nowTs - this.settings.retentionMs.queries);
+    for (const table of Object.keys(report.age) as PrunedTable[]) {
+      this.out.bump(`state.pruned_age.${table}`, report.age[table]);
+      this.out.bump(`state.pruned_cap.${table}`, report.cap[table]);
+    }
+    return report;
+  }
+
+  /** Writes one batch in one transaction; returns the ops taken (all of them, written, folded, failed or lost). */
+  write(batch: readonly RowOp[]): number {
+    const local = new Map<string, number>();
+    const count = (name: string): void => void local.set(name, (local.get(name) ?? 0) + 1);
+    /** Query rows first seen in this batch, inserted at its end in arrival order. */
+    const pending: OpenQuery[] = [];
+    let folded = 0;
+    try {
+      // IMMEDIATE takes the write lock up front, so a busy file fails the whole batch, not row by row.
+      this.db
+        .transaction(() => {
+          const touched = new Map<number, number>();
+          for (const op of batch) {
+            try {
+              if (this.apply(op, touched, pending, count)) folded++;
+            } catch (err) {
+              // A constraint failure (e.g. a metric window for a server id that does not exist) undoes only
+              // this statement and the batch goes on; anything else (busy, full, I/O) fails the batch.
+              if (!isConstraintError(err)) throw err;
+              count('state.row_failed');
+            }
+          }
+          for (const q of pending) this.insertQuery(q, count);
+          for (const [id, ts] of touched) this.stmts.touchServer.run(ts, id);
+        })
+        .immediate();
+    } catch (err) {
+      // The commit failed: nothing of this batch is in the file, and cached server ids and remembered
+      // query rowids may name rolled-back rows.
+      this.clearServerIds();
+      this.out.bump('state.open_query_dropped', this.openQueries.clear());
+      this.out.bump('state.flush_failed');
+      this.out.bump('state.rows_lost', batch.length);
+      this.out.onError(err);
+      return batch.length;
+    }
+    for (const [name, n] of local) this.out.bump(name, n);
+    this.out.bump('state.batches');
+    // A first response or end folded into its query's insert is written as part of that row.
+    this.out.bump('state.rows_folded', folded);
+    this.out.bump('state.rows_written', batch.length - folded - (local.get('state.row_failed') ?? 0));
+    return batch.length;
+  }
+
+  private insertQuery(q: OpenQuery, count: (name: string) => void): void {
+    try {
+      const info = this.stmts.insertQuery.run(
+        q.serverId,
+        q.clientIp,
+        q.clientPort,
+        q.seq,
+        q.queryTs,
+        q.keywords,
+        q.maxResults,
+        q.firstResponseTs,
+        q.doneTs,
+        q.results,
+      );
+      q.rowid = Number(info.lastInsertRowid);
+      q.keywords = null;
+    } catch (err) {
+      if (!isConstraintError(err)) throw err;
+      count('state.row_failed');
+      if (this.openQueries.get(q.key, q.queryTs) === q) this.openQueries.delete(q.key);
+    }
+  }
+
+  /** Applies one op inside the batch's transaction; true when it was folded into a pending query row. */
+  private apply(op: RowOp, touched: Map<number, number>, pending: OpenQuery[], count: (name: string) => void): boolean {
+    if (op.op === 'metric_window') {
+      this.stmts.insertMetricWindow.run(op.serverId, op.ts, op.windowMs, op.rtAvgMs, op.rtP50Ms, op.rtP99Ms, op.qrAvg, op.queries, op.answered);
+      return false;
+    }
+    const id = this.serverId(op.protocol, op.server, op.ts, op.op === 'server' ? op.learnt : null);
+    if ((touched.get(id) ?? -Infinity) < op.ts) touched.set(id, op.ts);
+    const s = this.stmts;
+    switch (op.op) {
+      case 'server':
+        return false;
+      case 'query':
+      case 'first_response':
+      case 'query_done':
+        return this.applyQuery(op, id, pending, count);
+      case 'session_open':
+        s.upsertSession.run(id, op.client.ip, op.client.port, op.ts, op.ts, null, null);
+        return false;
+      case 'session_update':
+        s.upsertSession.run(id, op.client.ip, op.client.port, op.ts, op.ts, op.nick, op.files);
+        return false;
+      case 'session_close':
+        if (s.closeSession.run(op.ts, op.ts, id, op.client.ip, op.client.port).changes === 0) {
+          count('state.close_without_open');
+        }
+        return false;
+    }
+  }
+
+  private applyQuery(op: QueryOp, serverId: number, pending: OpenQuery[], count: (name: string) => void): boolean {
+    const key = OpenQueries.key(serverId, op.client.ip, op.client.port, op.seq);
+    const queryTs = op.op === 'query' ? op.ts : op.queryTs;
+    const q = this.openQueries.get(key, queryTs);
+    const s = this.stmts;
+    if (op.op === 'query') {
+      if (q === undefined) {
+        const fresh = this.newOpenQuery(key, serverId, op, queryTs);
+        fresh.keywords = op.keywords;
+        fresh.maxResults = op.maxResults;
+        this.openQueries.set(key, fresh);
+        pending.push(fresh);
+      } else if (q.rowid === 0) {
+        // The same query seen twice, or after an orphan response in this batch: fill in, as an upsert would.
+        q.keywords ??= op.keywords;
+        q.maxResults ??= op.maxResults;
+      } else {
+        s.fillQuery.run(op.keywords, op.maxResults, q.rowid);
+      }
+      return false;
+    }
+    if (op.op === 'first_response') {
+      if (q === undefined) {
+        // Paper: time it only against its query; a response without one is kept as an orphan row.
+        const orphan = this.newOpenQuery(key, serverId, op, queryTs);
+        orphan.firstResponseTs = op.ts;
+        this.openQueries.set(key, orphan);
+        pending.push(orphan);
+        count('state.response_without_query');
+        return false;
+      }
+      if (q.rowid === 0) {
+        if (q.firstResponseTs !== null) {
+          count('state.response_repeated');
+          return false;
+        }
+        q.firstResponseTs = op.ts;
+        return true;
+      }
+      // Paper: a response for a query whose response time is already filled is ignored.
+      if (s.setFirstResponse.run(op.ts, q.rowid).changes > 0) return false;
+      if (s.queryRowExists.get(q.rowid) !== undefined) {
+        count('state.response_repeated');
+        return false;
+      }
+      // The row was pruned meanwhile: what is left is an orphan response.
+      this.openQueries.delete(key);
+      const orphan = this.newOpenQuery(key, serverId, op, queryTs);
+      orphan.firstResponseTs = op.ts;
+      this.openQueries.set(key, orphan);
+      pending.push(orphan);
+      count('state.response_without_query');
+      return false;
+    }
+    // query_done: the query is over, nothing updates its row after this.
+    if (q !== undefined) this.openQueries.delete(key);
+    if (q !== undefined && q.rowid === 0 && q.doneTs === null) {
+      q.doneTs = op.ts;
+      q.results = op.results;
+      q.keywords ??= op.keywords;
+      return true;
+    }
+    if (q !== undefined && q.rowid !== 0 && s.setDone.run(op.ts, op.results, op.keywords, q.rowid).changes > 0) return false;
+    const orphan = this.newOpenQuery(key, serverId, op, queryTs);
+    orphan.doneTs = op.ts;
+    orphan.results = op.results;
+    orphan.keywords = op.keywords;
+    pending.push(orphan);
+    count('state.done_without_query');
+    return false;
+  }
+
+  private newOpenQuery(key: string, serverId: number, op: QueryOp, queryTs: number): OpenQuery {
+    return {
+      key,
+      queryTs,
+      rowid: 0,
+      serverId,
+      clientIp: op.client.ip,
+      clientPort: op.client.port,
+      seq: op.seq,
+      keywords: null,
+      maxResults: null,
+      firstResponseTs: null,
+      doneTs: null,
+      results: null,
+    };
+  }
+
+  private serverId(protocol: string, server: Endpoint, ts: number, learnt: Learnt | null): number {
+    if (learnt === null) {
+      const cached = this.serverIds.get(protocol)?.get(server.ip)?.get(server.port);
+      if (cached !== undefined) return cached;
+    }
+    const row =
+      learnt === null
+        ? this.stmts.upsertServerImplicit.get(server.ip, server.port, protocol, ts, ts)
+        : this.stmts.upsertServerExplicit.get(server.ip, server.port, protocol, ts, ts, learnt);
+    // RETURNING always yields the row of an upsert; a missing row would be a SQLite bug, surfaced as a batch failure.
+    if (row === undefined) throw new Error('server upsert returned no id');
+    if (this.serverIdCount >= MAX_SERVER_ID_CACHE) {
+      this.clearServerIds();
+      this.out.bump('state.server_cache_reset');
+    }
+    let byIp = this.serverIds.get(protocol);
+    if (byIp === undefined) this.serverIds.set(protocol, (byIp = new Map()));
+    let byPort = byIp.get(server.ip);
+    if (byPort === undefined) byIp.set(server.ip, (byPort = new Map()));
+    if (!byPort.has(server.port)) this.serverIdCount++;
+    byPort.set(server.port, row.id);
+    return row.id;
+  }
+
+  private clearServerIds(): void {
+    this.serverIds.clear();
+    this.serverIdCount = 0;
+  }
+}

@@ -1,0 +1,99 @@
+// Guards the indexes of schema migration 2: every statement the reader, the writer and retention
+// prepare (captured from the real code, not copied) must find its rows of the big tables through an
+// index or the rowid, never by scanning them; the summary's per-server count must read the index alone.
+import type Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { openState } from './index.js';
+import type { StateHandle } from './index.js';
+import { PRUNED_TABLES } from './retention.js';
+import { prepareWriteStatements } from './statements.js';
+import { makeTempDir } from './test-temp-dir.js';
+
+let tmp: ReturnType<typeof makeTempDir>;
+let state: StateHandle;
+beforeEach(() => {
+  tmp = makeTempDir();
+  state = openState(tmp.path('state.db'));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  state.close();
+  tmp.remove();
+});
+
+/** The SQL of every statement `run` prepares on `db`. */
+function preparedBy(db: Database.Database, run: () => void): string[] {
+  const seen: string[] = [];
+  const original = db.prepare.bind(db);
+  const spy = vi.spyOn(db, 'prepare').mockImplementation(((sql: string) => {
+    seen.push(sql);
+    return original(sql);
+  }) as typeof db.prepare);
+  try {
+    run();
+  } finally {
+    spy.mockRestore();
+  }
+  return seen;
+}
+
+function plan(db: Database.Database, sql: string): string[] {
+  // Our SQL has no '?' inside literals, so this counts its anonymous parameters.
+  const params = (sql.match(/\?/g) ?? []).map(() => 1);
+  return db
+    .prepare<number[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)
+    .all(...params)
+    .map((r) => r.detail);
+}
+
+const BIG_TABLES = /\b(?:SCAN|SEARCH) (queries|sessions|metric_windows)\b/;
+
+/** True when a plan step touching a big table is an index or rowid search. */
+function indexed(detail: string): boolean {
+  if (!BIG_TABLES.test(detail)) return true;
+  // A bare `SEARCH t` is SQLite's min/max optimisation (one probe at the end of the rowid tree).
+  return /^SEARCH \w+(?: USING (?:COVERING INDEX|INDEX|INTEGER PRIMARY KEY)|$)/.test(detail);
+}
+
+describe('query plans over schema 2', () => {
+  it('reads every reader statement through an index', () => {
+    const { db, reader, writer } = state;
+    writer.enqueue({ kind: 'query', protocol: 'opennap', server: { ip: '10.0.0.1', port: 8888 }, ts: 5, client: { ip: '10.0.0.2', port: 4000 }, seq: 0, keywords: ['a'], maxResults: 1 });
+    writer.flush();
+    const sqls = preparedBy(db, () => {
+      reader.serverSummary(1000, 10);
+      reader.recentQueries(1, 0);
+      reader.queryTimestamps(1, 0);
+      reader.responseTimes(1, 0);
+      reader.metricWindows(1, 0);
+    });
+    expect(sqls.length).toBeGreaterThanOrEqual(8);
+    for (const sql of sqls) {
+      const steps = plan(db, sql);
+      expect(steps.filter((d) => !indexed(d)), sql).toEqual([]);
+    }
+    const count = sqls.find((s) => s.includes('count(first_response_ts)'));
+    expect(count).toBeDefined();
+    expect(plan(db, count ?? '')).toEqual([expect.stringContaining('USING COVERING INDEX queries_server_ts')]);
+  });
+
+  it('finds the rows the writer updates by rowid or index', () => {
+    const sqls = preparedBy(state.db, () => void prepareWriteStatements(state.db));
+    const updates = sqls.filter((s) => /^\s*(UPDATE|SELECT)/.test(s));
+    expect(updates.length).toBeGreaterThanOrEqual(5);
+    for (const sql of updates) expect(plan(state.db, sql).filter((d) => !indexed(d)), sql).toEqual([]);
+    const byRowid = updates.filter((s) => s.includes('queries'));
+    for (const sql of byRowid) expect(plan(state.db, sql).join(' '), sql).toContain('INTEGER PRIMARY KEY');
+  });
+
+  it('prunes every table by age and by cap through an index or the rowid', () => {
+    const sqls = preparedBy(state.db, () => void state.writer.prune(1e12));
+    expect(sqls.length).toBe(PRUNED_TABLES.length * 2);
+    for (const sql of sqls) {
+      const steps = plan(state.db, sql);
+      expect(steps.filter((d) => !indexed(d)), sql).toEqual([]);
+    }
+    const queriesAge = sqls.find((s) => s.includes('q.query_ts < ?')) ?? '';
+    expect(plan(state.db, queriesAge).join(' ')).toContain('queries_server_ts');
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Entry of the state writer thread (node:worker_threads): its own SQLite
+ * connection to the file, the same BatchWriter the inline writer uses, and
+ * the protocol of writer-protocol.ts. Started by thread-sink.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { BatchWriter } from './batch-writer.js';
+import { decodeOps } from './op-codec.js';
+import { openDatabase } from './open-database.js';
+import { CTRL_ACKED_BATCHES, CTRL_ACKED_OPS, CTRL_DONE_ID, CTRL_FATAL } from './writer-protocol.js';
+import type { FromWriter, ToWriter, WriterThreadData } from './writer-protocol.js';
+
+const data = workerData as WriterThreadData;
+const ctrl = new Int32Array(data.ctrl);
+const port = parentPort;
+let counts = new Map<string, number>();
+let errors: FromWriter['errors'] = [];
+
+function reply(extra: Partial<FromWriter> = {}): void {
+  data.replies.postMessage({ counts: [...counts], errors, ...extra } satisfies FromWriter);
+  counts = new Map();
+  errors = [];
+}
+
+function die(err: unknown): never {
+  reply({ fatal: err instanceof Error ? err.message : String(err) });
+  Atomics.store(ctrl, CTRL_FATAL, 1);
+  Atomics.notify(ctrl, CTRL_DONE_ID);
+  throw err;
+}
+
+try {
+  if (port === null) throw new Error('writer-thread.ts must run as a worker');
+  const db = openDatabase(data.path);
+  const writer = new BatchWriter(db, data.settings, {
+    bump(name, n = 1) {
+      if (n !== 0) counts.set(name, (counts.get(name) ?? 0) + n);
+    },
+    onError(err) {
+      const e = err as { message?: unknown; code?: unknown };
+      errors.push({ message: String(e.message ?? err), code: typeof e.code === 'string' ? e.code : 'SQLITE_ERROR' });
+    },
+  });
+  port.on('message', (m: ToWriter) => {
+    try {
+      if (m.t === 'batch') {
+        writer.write(decodeOps(m.ops));
+        reply();
+        Atomics.add(ctrl, CTRL_ACKED_OPS, m.ops.n);
+        Atomics.add(ctrl, CTRL_ACKED_BATCHES, 1);
+        return;
+      }
+      const prune = m.pruneTs === undefined ? undefined : writer.prune(m.pruneTs);
+      if (m.close === true) db.close();
+      reply(prune === undefined ? { id: m.id } : { id: m.id, prune });
+      Atomics.store(ctrl, CTRL_DONE_ID, m.id);
+      Atomics.notify(ctrl, CTRL_DONE_ID);
+      if (m.close === true) port.close();
+    } catch (err) {
+      die(err);
+    }
+  });
+} catch (err) {
+  die(err);
+}
