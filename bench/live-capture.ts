@@ -26,13 +26,17 @@ import { Testbed } from '../test-net/testbed.js';
 import { PAIR_ROUTER_IF_CLIENT, pairTopology } from '../test-net/topologies/pair.js';
 import { DEFAULT_PACKETS, writeOpenNapCapture } from './generate-opennap-capture.js';
 import { positiveInt, readOptions } from './bench-args.js';
+import { DEFAULTS } from '../policies/defaults.js';
 
 /** The target rate of issue 3. */
 export const TARGET_PPS = 100_000;
-/** Packets replayed by default: three seconds at the target rate, long enough to fill any kernel buffer that cannot keep up. */
-export const DEFAULT_LIVE_PACKETS = 300_000;
-/** Kernel capture buffer of the daemon (policy capture.bufferMB); the policy default. */
-export const DEFAULT_BUFFER_MB = 16;
+/**
+ * Packets replayed by default: ten seconds at the target rate. The ring holds well under a second of
+ * them, so a daemon slower than the sender on average cannot finish without kernel drops.
+ */
+export const DEFAULT_LIVE_PACKETS = 1_000_000;
+/** Kernel capture buffer of the daemon (policy capture.bufferMB): the policy default (policies/defaults.ts). */
+export const DEFAULT_BUFFER_MB = DEFAULTS.captureBufferMB;
 /** Status file poll period. The daemon rewrites it every second. */
 const POLL_MS = 250;
 /** The daemon is done when `delivered` has not moved for this long after the sender finished. */
@@ -50,6 +54,8 @@ const WIRE_DST_MAC = '02:00:00:00:ee:02';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 const CLI = join(ROOT, 'dist/daemon/cli/main.js');
+/** Extra node flags for the daemon (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`), to profile it under load. */
+const DAEMON_NODE_ARGS = (process.env.AR_BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
 
 interface Args {
   packets: number;
@@ -155,7 +161,7 @@ async function main(): Promise<void> {
   const tb = await Testbed.up(pairTopology());
   try {
     const senderIf = tb.interfaceOf('client').ifname;
-    const daemon = watchChild('daemon', tb.spawn('router', process.execPath, [CLI, 'run', '--policy', policy, '--status', STATUS_LISTEN, '--status-file', statusFile], { stdio: ['ignore', 'pipe', 'pipe'] }), join(dir, 'daemon.log'));
+    const daemon = watchChild('daemon', tb.spawn('router', process.execPath, [...DAEMON_NODE_ARGS, CLI, 'run', '--policy', policy, '--status', STATUS_LISTEN, '--status-file', statusFile], { stdio: ['ignore', 'pipe', 'pipe'] }), join(dir, 'daemon.log'));
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (readCapture(statusFile, PAIR_ROUTER_IF_CLIENT) === null) {
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited before its first status:\n${daemon.tail()}`);

@@ -111,6 +111,7 @@ export class RouterDaemon {
     this.state = openState(dbPath, {
       queryRateN: policy.metrics.queriesPerSample,
       settings: { retentionMs: { queries: policy.database.retentionMs, metricWindows: policy.database.retentionMs, events: policy.database.retentionMs, sessions: policy.database.retentionMs } },
+      thread: policy.database.writer === 'thread',
     });
     this.state.writer.start();
     this.analysis = new PassiveAnalysis({ policy, state: this.state });

@@ -29,7 +29,7 @@ export interface RawPolicy {
   rules?: RawRule[];
   dryRun?: boolean;
   status?: { listen?: string };
-  database?: { path?: string; retention?: Dur };
+  database?: { path?: string; retention?: Dur; writer?: 'thread' | 'inline' };
 }
 
 interface RawRule {
@@ -133,7 +133,11 @@ export function buildPolicy(raw: RawPolicy, source: string): BuildResult {
       rules,
       dryRun: raw.dryRun ?? DEFAULTS.dryRun,
       status: { listen: statusListen },
-      database: { path: raw.database?.path ?? DEFAULTS.databasePath, retentionMs: dur(raw.database?.retention ?? DEFAULTS.retention) },
+      database: {
+        path: raw.database?.path ?? DEFAULTS.databasePath,
+        retentionMs: dur(raw.database?.retention ?? DEFAULTS.retention),
+        writer: raw.database?.writer ?? DEFAULTS.databaseWriter,
+      },
     },
   };
 }

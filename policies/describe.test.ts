@@ -38,7 +38,7 @@ rules:
       "Rule 'overload' cache: results kept 5 min, at most 10000 entries and 64 MiB; the origin server is given 3 s to answer.",
     );
     expect(lines).toContain('Status endpoint on 127.0.0.1:9900.');
-    expect(lines).toContain('State database /var/lib/active-router/state.db, keeping 1 h of history.');
+    expect(lines).toContain('State database /var/lib/active-router/state.db, keeping 1 h of history, written on its own thread.');
   });
 
   it('describes capture, watch entries, metrics, dry run, no rules and a unix status socket', () => {
@@ -53,7 +53,7 @@ watch:
 metrics: { window: 30s, queriesPerSample: 20, tick: 1s }
 dryRun: true
 status: { listen: "unix:/run/ar.sock" }
-database: { path: /tmp/x.db, retention: 90m }
+database: { path: /tmp/x.db, retention: 90m, writer: inline }
 `),
     );
     expect(text.split('\n')).toEqual([
@@ -67,7 +67,7 @@ database: { path: /tmp/x.db, retention: 90m }
       'No rules: servers are measured but never redirected.',
       'Dry run: decisions are logged and shown in status only; no iptables rule or conntrack entry is changed.',
       'Status endpoint on unix socket /run/ar.sock.',
-      'State database /tmp/x.db, keeping 90 min of history.',
+      'State database /tmp/x.db, keeping 90 min of history, written on the capture thread.',
     ]);
   });
 

@@ -41,7 +41,7 @@ export function describePolicy(policy: Policy): string {
   );
   const st = policy.status.listen;
   lines.push(st.kind === 'unix' ? `Status endpoint on unix socket ${st.path}.` : `Status endpoint on ${formatAddress(st.address)}.`);
-  lines.push(`State database ${policy.database.path}, keeping ${formatDuration(policy.database.retentionMs)} of history.`);
+  lines.push(`State database ${policy.database.path}, keeping ${formatDuration(policy.database.retentionMs)} of history, written ${policy.database.writer === 'thread' ? 'on its own thread' : 'on the capture thread'}.`);
   return lines.join('\n');
 }
 

@@ -26,7 +26,7 @@ describe('loadPolicy: good policies', () => {
     expect(r.policy).toEqual({
       source: F,
       interfaces: ['any'],
-      capture: { snaplen: 65535, bufferBytes: 16 * 1024 * 1024 },
+      capture: { snaplen: 65535, bufferBytes: 64 * 1024 * 1024 },
       watch: [],
       learn: true,
       protocols: {
@@ -38,7 +38,7 @@ describe('loadPolicy: good policies', () => {
       rules: [],
       dryRun: false,
       status: { listen: { kind: 'tcp', address: { family: 4, ip: '127.0.0.1', port: 9900 } } },
-      database: { path: '/var/lib/active-router/state.db', retentionMs: 3_600_000 },
+      database: { path: '/var/lib/active-router/state.db', retentionMs: 3_600_000, writer: 'thread' },
     });
   });
 

@@ -147,7 +147,7 @@ export const POLICY_SCHEMA: SchemaObject = closed({
   ),
   dryRun: { type: 'boolean' },
   status: closed({ listen: str('status-listen') }),
-  database: closed({ path: str('absolute-path'), retention: durationSchema }),
+  database: closed({ path: str('absolute-path'), retention: durationSchema, writer: { enum: ['thread', 'inline'] } }),
 });
 
 function compile(): ValidateFunction {

@@ -97,5 +97,6 @@ export interface Policy {
   /** Decide and report, but install no iptables rule and touch no conntrack entry. */
   dryRun: boolean;
   status: { listen: StatusListen };
-  database: { path: string; retentionMs: number };
+  /** `writer`: SQLite writes on a worker thread (off the capture thread; a second core pays) or inline. */
+  database: { path: string; retentionMs: number; writer: 'thread' | 'inline' };
 }

@@ -177,10 +177,10 @@ export class StateWriter {
     this.immediate = undefined;
     this.sink.poll();
     if (this.closed || this.queue.length === 0) return;
-    // The writer thread has its bound of batches in hand: with a full batch waiting, wait for it (the
-    // time writing inline would take anyway) rather than let the queue overflow; with less, the next
-    // tick tries again.
-    if (!this.sink.ready() && this.queue.length < this.settings.batchRows) return;
+    // The writer thread has its bound of batches in hand: the queue absorbs a burst (the next tick
+    // tries again), and only past half its cap does the capture thread wait for the writer (the time
+    // writing inline would take anyway) rather than let the queue overflow.
+    if (!this.sink.ready() && this.queue.length < Math.max(this.settings.batchRows, this.settings.queueCap / 2)) return;
     this.writeBatch(true);
     if (this.queue.length > 0) this.immediate = setImmediate(() => this.drainStep());
   }
