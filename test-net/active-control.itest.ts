@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesOfGroup, paperCatalogue } from '../opennap/catalogue.js';
+import { SHARE_FOLDER } from '../opennap/peer-workload.js';
 import type { SearchLogRecord } from '../opennap/search-log.js';
 import { ActiveControlBed, B_PEERS, bPeerAddress, compileProbe, DAEMON_STOP_GRACE_MS } from './active-control/bed.js';
 import type { DaemonRun, PeerRun, PeersStopped, TimelineEntry } from './active-control/bed.js';
@@ -137,7 +138,7 @@ describe.skipIf(!isRoot && !process.env.CI)('active control in network namespace
       process.stdout.write(`active-control probe: ${out.results.length} results for "${file.name}": ${out.results.map((r) => `${r.nick}@${r.ip}`).join(' ')}\n`);
       expect(out.results.length).toBeGreaterThan(0);
       for (const r of out.results) {
-        expect(r.filename).toBe(file.name);
+        expect(r.filename).toBe(SHARE_FOLDER + file.name);
         const n = peerNumberOfNick(r.nick);
         expect(n, `result nick ${r.nick}`).not.toBeNull();
         expect(r.ip, `result of ${r.nick}`).toBe(bPeerAddress(n ?? 0));
