@@ -42,7 +42,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 const POLICY = join(ROOT, 'policies/examples/default.yaml');
 
-type Stage = 'read' | 'decode' | 'pipeline' | 'full';
+/** `full-thread`: `full` with the state writer on its worker thread (the daemon's default), on two cores. */
+type Stage = 'read' | 'decode' | 'pipeline' | 'full' | 'full-thread';
 
 interface StageResult {
   stage: Stage;
@@ -139,7 +140,7 @@ async function runStage(stage: Stage, file: string): Promise<StageResult> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'ar-bench-'));
   try {
-    const report = await replayCapture(file, POLICY, join(dir, 'state.db'));
+    const report = await replayCapture(file, POLICY, join(dir, 'state.db'), { writerThread: stage === 'full-thread' });
     frames = report.frames;
     const elapsedMs = performance.now() - started;
     return {
@@ -203,7 +204,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
     const [, stage, file] = argv;
-    if (stage !== 'read' && stage !== 'decode' && stage !== 'pipeline' && stage !== 'full') throw new Error(`unknown stage ${String(stage)}`);
+    if (stage !== 'read' && stage !== 'decode' && stage !== 'pipeline' && stage !== 'full' && stage !== 'full-thread') throw new Error(`unknown stage ${String(stage)}`);
     if (file === undefined) throw new Error('--child needs a file');
     process.stdout.write(`${JSON.stringify(await runStage(stage, file))}\n`);
     return;
@@ -222,6 +223,10 @@ async function main(): Promise<void> {
     stages.push(r);
     process.stdout.write(`  ${stage.padEnd(8)} ${fmt(r.packetsPerS).padStart(11)} packets/s  (${fmt(r.frames)} frames in ${(r.elapsedMs / 1000).toFixed(2)} s, max RSS ${r.maxRssMB.toFixed(0)} MB)\n`);
   }
+  // The writer thread needs a second core to pay: this stage runs unpinned.
+  const fullThread = child('full-thread', sessions.file, false);
+  stages.push(fullThread);
+  process.stdout.write(`  full, writer thread, 2 cores ${fmt(fullThread.packetsPerS).padStart(11)} packets/s  (max RSS ${fullThread.maxRssMB.toFixed(0)} MB)\n`);
   const full = stages.find((s) => s.stage === 'full')!;
   const memory = child('full', concurrent.file, pin);
   const memoryPipeline = child('pipeline', concurrent.file, pin);
@@ -229,8 +234,8 @@ async function main(): Promise<void> {
 
   const rate = (s: Stage): number => stages.find((x) => x.stage === s)?.packetsPerS ?? Number.NaN;
   const checks = {
-    queriesMatchGenerator: full.queries === sessions.summary.searches,
-    answeredMatchGenerator: full.answered === sessions.summary.answered,
+    queriesMatchGenerator: full.queries === sessions.summary.searches && fullThread.queries === sessions.summary.searches,
+    answeredMatchGenerator: full.answered === sessions.summary.answered && fullThread.answered === sessions.summary.answered,
     concurrentFlowsOpen: memoryPipeline.openFlowsAtEnd === concurrent.summary.sessions,
     meetsThroughputTarget: full.packetsPerS >= TARGET_PACKETS_PER_S,
     meetsMemoryTarget: memory.maxRssMB < TARGET_PEAK_RSS_MB,
@@ -246,6 +251,7 @@ async function main(): Promise<void> {
       fullVsRead: rate('full') / rate('read'),
       fullVsDecode: rate('full') / rate('decode'),
       fullVsPipeline: rate('full') / rate('pipeline'),
+      fullThreadVsPipeline: rate('full-thread') / rate('pipeline'),
       pipelineVsDecode: rate('pipeline') / rate('decode'),
     },
     memory: { flows: concurrent.summary.sessions, peakRssMB: memory.maxRssMB, peakRssWithoutSqliteMB: memoryPipeline.maxRssMB, openFlowsAtEnd: memoryPipeline.openFlowsAtEnd },
