@@ -163,6 +163,15 @@ export class BatchWriter {
     }
   }
 
+  /** A first response whose query row is not known: kept as a row of its own, counted. */
+  private orphanResponse(key: string, serverId: number, op: QueryOp, queryTs: number, pending: OpenQuery[], count: (name: string) => void): void {
+    const orphan = this.newOpenQuery(key, serverId, op, queryTs);
+    orphan.firstResponseTs = op.ts;
+    this.openQueries.set(key, orphan);
+    pending.push(orphan);
+    count('state.response_without_query');
+  }
+
   private applyQuery(op: QueryOp, serverId: number, pending: OpenQuery[], count: (name: string) => void): boolean {
     const key = OpenQueries.key(serverId, op.client.ip, op.client.port, op.seq);
     const queryTs = op.op === 'query' ? op.ts : op.queryTs;
@@ -187,11 +196,7 @@ export class BatchWriter {
     if (op.op === 'first_response') {
       if (q === undefined) {
         // Paper: time it only against its query; a response without one is kept as an orphan row.
-        const orphan = this.newOpenQuery(key, serverId, op, queryTs);
-        orphan.firstResponseTs = op.ts;
-        this.openQueries.set(key, orphan);
-        pending.push(orphan);
-        count('state.response_without_query');
+        this.orphanResponse(key, serverId, op, queryTs, pending, count);
         return false;
       }
       if (q.rowid === 0) {
@@ -210,11 +215,7 @@ export class BatchWriter {
       }
       // The row was pruned meanwhile: what is left is an orphan response.
       this.openQueries.delete(key);
-      const orphan = this.newOpenQuery(key, serverId, op, queryTs);
-      orphan.firstResponseTs = op.ts;
-      this.openQueries.set(key, orphan);
-      pending.push(orphan);
-      count('state.response_without_query');
+      this.orphanResponse(key, serverId, op, queryTs, pending, count);
       return false;
     }
     // query_done: the query is over, nothing updates its row after this.

@@ -7,6 +7,7 @@
  */
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { AnalyzerEvent } from '../../analyzers/events.js';
+import type { MetricWindowRow } from './state-reader.js';
 
 /** Keywords kept per query: OpenNap searches carry a handful; more is noise or an attack. */
 export const MAX_KEYWORDS = 32;
@@ -62,18 +63,7 @@ export type RowOp =
       nick: string | null;
       files: number | null;
     }
-  | {
-      op: 'metric_window';
-      serverId: number;
-      ts: number;
-      windowMs: number;
-      rtAvgMs: number | null;
-      rtP50Ms: number | null;
-      rtP99Ms: number | null;
-      qrAvg: number | null;
-      queries: number;
-      answered: number;
-    };
+  | ({ op: 'metric_window' } & MetricWindowRow);
 
 export type RowOpResult =
   | { kind: 'ok'; op: RowOp; truncated: boolean }
