@@ -6,13 +6,15 @@
  * namespace as the daemon would. Everything is removed in afterAll, also
  * after failures. Needs root (CAP_NET_ADMIN) and iproute2/iptables.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPair, removePair, startNodeIn } from './ns-pair.fixture.js';
+import type { NsAgent } from './ns-pair.fixture.js';
 
 const exec = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -60,38 +62,7 @@ async function driver(args: string[]): Promise<DriverOutput> {
   }
 }
 
-/** A long-running node process in a namespace speaking JSON lines. */
-class Agent {
-  readonly events: Record<string, unknown>[] = [];
-  constructor(readonly proc: ChildProcessWithoutNullStreams) {
-    createInterface({ input: proc.stdout }).on('line', (l) => {
-      try {
-        this.events.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        this.events.push({ event: 'noise', text: l });
-      }
-    });
-  }
-  send(line: string): void {
-    this.proc.stdin.write(`${line}\n`);
-  }
-  /** Waits for an event matching `pred` among those from index `since` on. */
-  async waitFor(pred: (e: Record<string, unknown>) => boolean, timeoutMs: number, since = 0): Promise<Record<string, unknown>> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this.events.slice(since).find(pred);
-      if (hit) return hit;
-      if (Date.now() > end) throw new Error(`timeout; events so far: ${JSON.stringify(this.events)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
-
-function startNode(ns: string, script: string): Agent {
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
-  children.push(proc);
-  return new Agent(proc);
-}
+const startNode = (ns: string, script: string): NsAgent => startNodeIn(ns, ['-e', script], children);
 
 /** Echo server: answers each chunk with "<name>:<chunk>". */
 function echoServer(host: string, port: number, name: string): string {
@@ -116,7 +87,7 @@ function taggedLines(save: string): string[] {
   return save.split('\n').filter((l) => l.includes('active-router:') && !l.includes('active-router:track'));
 }
 
-let client: Agent;
+let client: NsAgent;
 let connCount = 0;
 
 async function openAndEcho(expectPrefix: string): Promise<string> {
@@ -143,21 +114,7 @@ describe.skipIf(!canRun && !process.env.CI)('actuators in network namespaces', (
       ],
       { cwd: ROOT, stdio: 'pipe' },
     );
-    for (const ns of Object.values(NS)) await exec('ip', ['netns', 'add', ns]);
-    const ip = (...args: string[]) => exec('ip', args);
-    await ip('-n', NS.client, 'link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'r-c', 'netns', NS.router);
-    await ip('-n', NS.server, 'link', 'add', 's0', 'type', 'veth', 'peer', 'name', 'r-s', 'netns', NS.router);
-    await ip('-n', NS.client, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'c0');
-    await ip('-n', NS.router, 'addr', 'add', `${ROUTER_CLIENT_SIDE}/24`, 'dev', 'r-c');
-    await ip('-n', NS.router, 'addr', 'add', `${ROUTER_SERVER_SIDE}/24`, 'dev', 'r-s');
-    await ip('-n', NS.server, 'addr', 'add', `${SERVER_IP}/24`, 'dev', 's0');
-    for (const [ns, dev] of [[NS.client, 'c0'], [NS.router, 'r-c'], [NS.router, 'r-s'], [NS.server, 's0']] as const) {
-      await ip('-n', ns, 'link', 'set', dev, 'up');
-      await ip('-n', ns, 'link', 'set', 'lo', 'up');
-    }
-    await ip('-n', NS.client, 'route', 'add', 'default', 'via', ROUTER_CLIENT_SIDE);
-    await ip('-n', NS.server, 'route', 'add', 'default', 'via', ROUTER_SERVER_SIDE);
-    await nsExec(NS.router, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    buildPair(NS, { client: CLIENT_IP, routerClientSide: ROUTER_CLIENT_SIDE, routerServerSide: ROUTER_SERVER_SIDE, server: SERVER_IP });
     const server = startNode(NS.server, echoServer(SERVER_IP, SERVER_PORT, 'server'));
     const proxy = startNode(NS.router, echoServer('0.0.0.0', PROXY_PORT, 'proxy'));
     await server.waitFor((e) => e.event === 'listening', 10_000);
@@ -165,21 +122,7 @@ describe.skipIf(!canRun && !process.env.CI)('actuators in network namespaces', (
     client = startNode(NS.client, CLIENT_AGENT);
   });
 
-  afterAll(async () => {
-    for (const c of children) if (c.pid !== undefined && c.exitCode === null) c.kill('SIGKILL');
-    for (const ns of Object.values(NS)) {
-      // Any process still inside our namespaces was started by this test.
-      const pids = await exec('ip', ['netns', 'pids', ns]).then((r) => r.stdout.split(/\s+/).filter(Boolean), () => []);
-      for (const pid of pids) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      await exec('ip', ['netns', 'del', ns]).catch(() => undefined);
-    }
-  });
+  afterAll(() => removePair(NS, children));
 
   it('start-up reconcile creates only our scaffolding; traffic reaches the server', async () => {
     const res = await driver(['reconcile', JSON.stringify(EMPTY)]);
@@ -241,11 +184,8 @@ describe.skipIf(!canRun && !process.env.CI)('actuators in network namespaces', (
   });
 
   it('after kill -9 of the driver, the next start-up reconcile removes the stale rules', async () => {
-    const proc = spawn('ip', ['netns', 'exec', NS.router, process.execPath, DRIVER, 'hold', JSON.stringify(DESIRED)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    children.push(proc);
-    const agent = new Agent(proc);
+    const agent = startNodeIn(NS.router, [DRIVER, 'hold', JSON.stringify(DESIRED)], children);
+    const proc = agent.proc;
     await agent.waitFor((e) => e.ready === true, 20_000);
     proc.kill('SIGKILL');
     await new Promise((r) => proc.once('exit', r));

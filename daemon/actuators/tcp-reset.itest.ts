@@ -10,14 +10,15 @@
  * conntrack, as the daemon does. Everything is removed in afterAll, also
  * after failures. Needs root (CAP_NET_ADMIN, CAP_NET_RAW).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPair, removePair, startNodeIn } from './ns-pair.fixture.js';
+import type { NsAgent } from './ns-pair.fixture.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const PREFIX = `artrst-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -45,45 +46,7 @@ const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/iptables-save')
 const children: ChildProcessWithoutNullStreams[] = [];
 let workDir = '';
 
-function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-}
-
-/** A long-running node process in a namespace speaking JSON lines. */
-class Agent {
-  readonly events: Record<string, unknown>[] = [];
-  stderr = '';
-  constructor(readonly proc: ChildProcessWithoutNullStreams) {
-    createInterface({ input: proc.stdout }).on('line', (l) => {
-      try {
-        this.events.push({ ...(JSON.parse(l) as Record<string, unknown>), at: Date.now() });
-      } catch {
-        this.events.push({ event: 'noise', text: l });
-      }
-    });
-    proc.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-  }
-  send(line: string): void {
-    this.proc.stdin.write(`${line}\n`);
-  }
-  /** Waits for an event matching `pred` among those from index `since` on. */
-  async waitFor(pred: (e: Record<string, unknown>) => boolean, timeoutMs: number, since = 0): Promise<Record<string, unknown>> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this.events.slice(since).find(pred);
-      if (hit) return hit;
-      if (this.events.some((e) => e.event === 'fatal')) throw new Error(`agent failed: ${JSON.stringify(this.events)} ${this.stderr}`);
-      if (Date.now() > end) throw new Error(`timeout; events so far: ${JSON.stringify(this.events)} ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
-}
-
-function startNode(ns: string, args: string[]): Agent {
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  children.push(proc);
-  return new Agent(proc);
-}
+const startNode = (ns: string, args: string[]): NsAgent => startNodeIn(ns, args, children);
 
 /** A testline server ("Q w\n" -> "R w\nE\n", prefixed by its name), reporting each connection's end. */
 function lineServer(host: string, port: number, name: string): string {
@@ -156,10 +119,10 @@ try {
 }
 `;
 
-let client: Agent;
-let server: Agent;
-let proxy: Agent;
-let router: Agent;
+let client: NsAgent;
+let server: NsAgent;
+let proxy: NsAgent;
+let router: NsAgent;
 let connCount = 0;
 
 /** Opens a client connection, exchanges one query/answer, returns its name and local port. */
@@ -205,28 +168,7 @@ async function expectBothReset(c: { name: string; port: number }, sentAt: number
 }
 
 function teardown(): void {
-  for (const c of children) if (c.pid !== undefined && c.exitCode === null) c.kill('SIGKILL');
-  for (const ns of Object.values(NS)) {
-    // Any process still inside our namespaces was started by this test.
-    let pids: string[] = [];
-    try {
-      pids = sh('ip', ['netns', 'pids', ns]).split(/\s+/).filter(Boolean);
-    } catch {
-      // namespace not created
-    }
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    try {
-      sh('ip', ['netns', 'del', ns]); // takes its veths with it
-    } catch {
-      // not created
-    }
-  }
+  removePair(NS, children);
   if (workDir) rmSync(workDir, { recursive: true, force: true });
   workDir = '';
 }
@@ -261,21 +203,7 @@ describe.skipIf(!canRun && !process.env.CI)('TCP reset injection in network name
     );
     writeFileSync(join(workDir, 'router-agent.mjs'), ROUTER_AGENT);
 
-    for (const ns of Object.values(NS)) sh('ip', ['netns', 'add', ns]);
-    const ip = (...args: string[]) => sh('ip', args);
-    ip('-n', NS.client, 'link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'r-c', 'netns', NS.router);
-    ip('-n', NS.server, 'link', 'add', 's0', 'type', 'veth', 'peer', 'name', 'r-s', 'netns', NS.router);
-    ip('-n', NS.client, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'c0');
-    ip('-n', NS.router, 'addr', 'add', `${ROUTER_CLIENT_SIDE}/24`, 'dev', 'r-c');
-    ip('-n', NS.router, 'addr', 'add', `${ROUTER_SERVER_SIDE}/24`, 'dev', 'r-s');
-    ip('-n', NS.server, 'addr', 'add', `${SERVER_IP}/24`, 'dev', 's0');
-    for (const [ns, dev] of [[NS.client, 'c0'], [NS.router, 'r-c'], [NS.router, 'r-s'], [NS.server, 's0']] as const) {
-      ip('-n', ns, 'link', 'set', dev, 'up');
-      ip('-n', ns, 'link', 'set', 'lo', 'up');
-    }
-    ip('-n', NS.client, 'route', 'add', 'default', 'via', ROUTER_CLIENT_SIDE);
-    ip('-n', NS.server, 'route', 'add', 'default', 'via', ROUTER_SERVER_SIDE);
-    sh('ip', ['netns', 'exec', NS.router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    buildPair(NS, { client: CLIENT_IP, routerClientSide: ROUTER_CLIENT_SIDE, routerServerSide: ROUTER_SERVER_SIDE, server: SERVER_IP });
 
     server = startNode(NS.server, ['-e', lineServer(SERVER_IP, SERVER_PORT, 'server')]);
     proxy = startNode(NS.router, ['-e', lineServer('0.0.0.0', PROXY_PORT, 'proxy')]);
