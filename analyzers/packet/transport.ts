@@ -22,22 +22,7 @@ export function decodeTcp(frame: Buffer, net: NetworkLayer, ts: number, counters
     return null;
   }
   const payloadStart = off + dataOffset;
-  return {
-    ts,
-    ipVersion: net.version,
-    src: net.src,
-    dst: net.dst,
-    srcV4: net.srcV4,
-    dstV4: net.dstV4,
-    transport: 'tcp',
-    srcPort: frame.readUInt16BE(off),
-    dstPort: frame.readUInt16BE(off + 2),
-    seq: frame.readUInt32BE(off + 4),
-    ack: frame.readUInt32BE(off + 8),
-    flags: frame.readUInt8(off + 13),
-    window: frame.readUInt16BE(off + 14),
-    payload: payloadStart === net.end ? EMPTY : frame.subarray(payloadStart, net.end),
-  };
+  return packet(net, ts, 'tcp', frame, off, frame.readUInt32BE(off + 4), frame.readUInt32BE(off + 8), frame.readUInt8(off + 13), frame.readUInt16BE(off + 14), payloadStart, net.end);
 }
 
 export function decodeUdp(frame: Buffer, net: NetworkLayer, ts: number, counters: Counters): DecodedPacket | null {
@@ -55,7 +40,23 @@ export function decodeUdp(frame: Buffer, net: NetworkLayer, ts: number, counters
     counters.inc('udp.length_exceeds_ip');
     return null;
   }
-  const end = off + length;
+  return packet(net, ts, 'udp', frame, off, 0, 0, 0, 0, off + 8, off + length);
+}
+
+/** The decoded packet (one object shape for TCP and UDP): ports from the transport header at `off`, payload `[from, to)`. */
+function packet(
+  net: NetworkLayer,
+  ts: number,
+  transport: 'tcp' | 'udp',
+  frame: Buffer,
+  off: number,
+  seq: number,
+  ack: number,
+  flags: number,
+  window: number,
+  from: number,
+  to: number,
+): DecodedPacket {
   return {
     ts,
     ipVersion: net.version,
@@ -63,13 +64,13 @@ export function decodeUdp(frame: Buffer, net: NetworkLayer, ts: number, counters
     dst: net.dst,
     srcV4: net.srcV4,
     dstV4: net.dstV4,
-    transport: 'udp',
+    transport,
     srcPort: frame.readUInt16BE(off),
     dstPort: frame.readUInt16BE(off + 2),
-    seq: 0,
-    ack: 0,
-    flags: 0,
-    window: 0,
-    payload: off + 8 === end ? EMPTY : frame.subarray(off + 8, end),
+    seq,
+    ack,
+    flags,
+    window,
+    payload: from === to ? EMPTY : frame.subarray(from, to),
   };
 }
