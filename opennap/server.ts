@@ -23,6 +23,7 @@ import { QueryCache } from './server-search.js';
 import { ServerCounters } from './server-stats.js';
 import type { ServerStatsSnapshot } from './server-stats.js';
 import { UserRegistry } from './user-registry.js';
+import { listenCounted } from './listen.js';
 
 /** Users online at once by default: far above the paper's 13 peers, low enough to bound memory (~KBs per user). */
 export const DEFAULT_MAX_USERS = 10_000;
@@ -104,19 +105,12 @@ export class OpenNapServer {
     if (this.server !== undefined) throw new ServerStateError('OpenNap server already started');
     const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        this.server = undefined;
-        reject(err);
-      };
-      server.once('error', onError);
-      server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', onError);
-        // After listening, a listener error (e.g. EMFILE on accept) is counted, never thrown.
-        server.on('error', () => this.counters.count('opennap.listener_error'));
-        resolve();
-      });
-    });
+    try {
+      await listenCounted(server, this.opts.port, this.opts.host, () => this.counters.count('opennap.listener_error'));
+    } catch (err) {
+      this.server = undefined;
+      throw err;
+    }
     const sweepMs = Math.max(
       10,
       Math.min(MAX_SWEEP_MS, this.opts.partialFrameTimeoutMs / 4, this.opts.loginTimeoutMs / 4),

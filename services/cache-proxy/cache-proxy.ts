@@ -25,6 +25,7 @@ import { ProxyCore } from './proxy-core.js';
 import type { DepositOutcome } from './result-cache.js';
 import { ProxySession } from './session.js';
 import type { CacheProxyInit, CacheProxyStats } from './types.js';
+import { listenCounted } from '../../opennap/listen.js';
 
 interface CacheProxyEvents {
   unhealthy: [err: UpstreamUnreachableError];
@@ -116,19 +117,12 @@ export class CacheProxy extends EventEmitter<CacheProxyEvents> implements Starta
       session.open().catch(() => this.core.counters.inc('cache_proxy.session_open_exception'));
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        this.server = undefined;
-        reject(err);
-      };
-      server.once('error', onError);
-      server.listen(this.init.listen.port, this.init.listen.host, () => {
-        server.off('error', onError);
-        // After listening, a listener error (EMFILE on accept...) is counted, never thrown.
-        server.on('error', () => this.core.counters.inc('cache_proxy.listener_error'));
-        resolve();
-      });
-    });
+    try {
+      await listenCounted(server, this.init.listen.port, this.init.listen.host, () => this.core.counters.inc('cache_proxy.listener_error'));
+    } catch (err) {
+      this.server = undefined;
+      throw err;
+    }
     this.accepting = true;
     const sweepMs = Math.max(10, Math.min(MAX_SWEEP_INTERVAL_MS, this.init.cacheTtlMs / 4));
     this.timer = setInterval(() => this.sweep(), sweepMs).unref();
