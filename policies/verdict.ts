@@ -8,7 +8,7 @@
  * Pure: the caller passes the metrics and the time (a monotonic clock in ms),
  * and keeps the returned state for the next tick.
  */
-import type { ActionType, MetricName, Thresholds } from './types.js';
+import type { ActionType, MetricName, Rule, Thresholds } from './types.js';
 
 /** What the manager measured for the server over the rule's window. */
 export interface VerdictMetrics {
@@ -21,16 +21,9 @@ export interface VerdictMetrics {
 }
 
 /** The parts of a `Rule` the verdict reads (a full `Rule` fits). */
-export interface VerdictRule {
-  name: string;
-  metric: MetricName;
-  high: Thresholds;
-  low: Thresholds;
-  holdBeforeActMs: number;
-  holdBeforeReleaseMs: number;
-  cooldownMs: number;
+export type VerdictRule = Pick<Rule, 'name' | 'metric' | 'high' | 'low' | 'holdBeforeActMs' | 'holdBeforeReleaseMs' | 'cooldownMs'> & {
   action: { type: ActionType };
-}
+};
 
 export interface VerdictState {
   /** The server as shown in reasons, e.g. "10.0.1.2:8888". */

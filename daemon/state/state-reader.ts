@@ -12,6 +12,7 @@ import type { QueryRateFormula } from '../metrics/query-rate.js';
 import { responseTime } from '../metrics/response-time.js';
 import type { RtSample } from '../metrics/response-time.js';
 import { checkWindowMs } from '../metrics/window.js';
+import type { MetricsSnapshot } from '../metrics/window.js';
 import type { Learnt } from './row-ops.js';
 import { formatAddress, snapshotOfRows } from './summary.js';
 
@@ -64,17 +65,11 @@ export interface QueryRow {
   keywords: string[];
 }
 
-export interface MetricWindowRow {
-  serverId: number;
-  ts: number;
-  windowMs: number;
-  rtAvgMs: number | null;
-  rtP50Ms: number | null;
-  rtP99Ms: number | null;
-  qrAvg: number | null;
-  queries: number;
-  answered: number;
-}
+/** One stored metric snapshot of a server (the snapshot's fields that are kept). */
+export type MetricWindowRow = { serverId: number; ts: number; windowMs: number } & Pick<
+  MetricsSnapshot,
+  'rtAvgMs' | 'rtP50Ms' | 'rtP99Ms' | 'qrAvg' | 'queries' | 'answered'
+>;
 
 export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
 
