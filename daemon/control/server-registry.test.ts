@@ -1,7 +1,7 @@
 // The registry the manager reads: metrics per server, and warm-start answers bounded by bytes.
 import { describe, expect, it } from 'vitest';
 import type { QueryDoneEvent } from '../../analyzers/events.js';
-import { ServerRegistry, serverKey } from './server-registry.js';
+import { MAX_TRACKED_SERVERS, ServerRegistry, serverKey } from './server-registry.js';
 
 const server = { ip: '10.0.1.10', port: 8888 };
 const client = { ip: '10.0.2.8', port: 40000 };
@@ -51,5 +51,32 @@ describe('ServerRegistry', () => {
     expect(snap.queries).toBe(4);
     expect(snap.answered).toBe(4);
     expect(snap.rtAvgMs).toBe(10);
+  });
+
+  it('drops the least recently seen server beyond the bound, and starts it afresh when it is seen again', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    const at = (i: number) => ({ ip: `10.${i >> 8}.${i & 255}.1`, port: 8888 });
+    for (let i = 0; i <= MAX_TRACKED_SERVERS; i++) r.onEvent({ kind: 'server_seen', protocol: 'opennap', server: at(i), ts: 1000 + i, learnt: 'port' });
+    expect(r.list()).toHaveLength(MAX_TRACKED_SERVERS);
+    expect(r.evicted).toBe(1);
+    expect(r.get(serverKey('opennap', at(0)))).toBeUndefined();
+    r.onEvent({ kind: 'query', protocol: 'opennap', server: at(0), client, seq: 1, keywords: ['k'], maxResults: 100, ts: 9000 });
+    const again = r.get(serverKey('opennap', at(0)))!;
+    expect(again.firstSeen).toBe(9000);
+    expect(again.metrics.snapshot(9000, 10_000).queries).toBe(1);
+    expect(r.evicted).toBe(2);
+  });
+
+  it('keeps one entry per protocol, address and port (the same address on two ports is two servers)', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    r.declare('opennap', server, 1);
+    r.onEvent({ kind: 'server_seen', protocol: 'opennap', server: { ...server }, ts: 2, learnt: 'probe' });
+    r.onEvent({ kind: 'server_seen', protocol: 'opennap', server: { ...server, port: 8889 }, ts: 3, learnt: 'port' });
+    r.onEvent({ kind: 'server_seen', protocol: 'opennap', server: { ip: '::1', port: 8888 }, ts: 4, learnt: 'port' });
+    expect(r.list().map((s) => [s.key, s.learnt, s.lastSeen])).toEqual([
+      ['opennap:10.0.1.10:8888', 'probe', 2],
+      ['opennap:10.0.1.10:8889', 'port', 3],
+      ['opennap:[::1]:8888', 'port', 4],
+    ]);
   });
 });

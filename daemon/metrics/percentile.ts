@@ -27,10 +27,10 @@ export function percentile(values: readonly number[], p: number): number | null 
   return percentileSorted([...values].sort((a, b) => a - b), p);
 }
 
-export function mean(values: readonly number[]): number | null {
+export function mean(values: ArrayLike<number>): number | null {
   if (values.length === 0) return null;
   let sum = 0;
-  for (const v of values) sum += v;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
   return sum / values.length;
 }
 
@@ -41,8 +41,11 @@ export interface Distribution {
   p99: number | null;
 }
 
-/** Mean, p50 and p99 in one sort. */
+/**
+ * Mean, p50 and p99 in one sort. A Float64Array sorts numerically in native code, several times
+ * faster than Array#sort with a comparator on the 10^5 samples of a busy window.
+ */
 export function distribution(values: readonly number[]): Distribution {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = Float64Array.from(values).sort();
   return { count: sorted.length, avg: mean(sorted), p50: percentileSorted(sorted, 50), p99: percentileSorted(sorted, 99) };
 }

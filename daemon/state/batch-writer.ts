@@ -182,14 +182,29 @@ export class BatchWriter {
         const fresh = this.newOpenQuery(key, serverId, op, queryTs);
         fresh.keywords = op.keywords;
         fresh.maxResults = op.maxResults;
-        this.openQueries.set(key, fresh);
+        fresh.firstResponseTs = op.firstResponseTs;
+        fresh.doneTs = op.doneTs;
+        fresh.results = op.results;
+        // A query that came with its end is over: nothing will update its row.
+        if (op.doneTs === null) this.openQueries.set(key, fresh);
         pending.push(fresh);
-      } else if (q.rowid === 0) {
+        return false;
+      }
+      if (q.rowid === 0) {
         // The same query seen twice, or after an orphan response in this batch: fill in, as an upsert would.
         q.keywords ??= op.keywords;
         q.maxResults ??= op.maxResults;
       } else {
         s.fillQuery.run(op.keywords, op.maxResults, q.rowid);
+      }
+      // What the front folded into this op goes the way the separate ops would have (rare: a repeat).
+      const { protocol, server, client, seq } = op;
+      if (op.firstResponseTs !== null) {
+        this.applyQuery({ op: 'first_response', protocol, server, ts: op.firstResponseTs, client, seq, queryTs }, serverId, pending, count);
+      }
+      if (op.doneTs !== null) {
+        const done: QueryOp = { op: 'query_done', protocol, server, ts: op.doneTs, client, seq, queryTs, results: op.results ?? 0, keywords: op.keywords };
+        this.applyQuery(done, serverId, pending, count);
       }
       return false;
     }

@@ -10,8 +10,8 @@ const base = { protocol: 'opennap', server, ts: 1.5 };
 const EVERY_KIND: RowOp[] = [
   { op: 'server', ...base, learnt: null },
   { op: 'server', ...base, learnt: 'policy' },
-  { op: 'query', ...base, client, seq: 3, keywords: '["a"]', maxResults: null },
-  { op: 'query', ...base, client, seq: 4, keywords: '["a"]', maxResults: 10 },
+  { op: 'query', ...base, client, seq: 3, keywords: '["a"]', maxResults: null, firstResponseTs: null, doneTs: null, results: null },
+  { op: 'query', ...base, client, seq: 4, keywords: '["a"]', maxResults: 10, firstResponseTs: 2.5, doneTs: 3.75, results: 0 },
   { op: 'first_response', ...base, client, seq: 3, queryTs: 1.25 },
   { op: 'query_done', ...base, client, seq: 3, queryTs: 1.25, results: 7, keywords: '[]' },
   { op: 'session_open', ...base, client },
@@ -40,6 +40,9 @@ describe('op codec', () => {
       seq: fc.nat(),
       keywords: fc.json(),
       maxResults: fc.option(fc.nat(), { nil: null }),
+      firstResponseTs: fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: null }),
+      doneTs: fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: null }),
+      results: fc.option(fc.nat(), { nil: null }),
     });
     fc.assert(fc.property(fc.array(op, { maxLength: 20 }), (ops) => void expect(decodeOps(encodeOps(ops))).toEqual(ops)));
   });

@@ -9,8 +9,8 @@
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { Learnt, RowOp } from './row-ops.js';
 
-/** Numbers per op: kind, ts, and at most nine fields (query_done has the most). */
-export const OP_SLOTS = 11;
+/** Numbers per op: kind, ts, and at most eleven fields (a query with its first response and end has the most). */
+export const OP_SLOTS = 13;
 
 export interface EncodedOps {
   n: number;
@@ -63,6 +63,9 @@ export function encodeOps(ops: readonly RowOp[]): EncodedOps {
             nums[o + 7] = op.seq;
             nums[o + 8] = str(op.keywords);
             nums[o + 9] = orNaN(op.maxResults);
+            nums[o + 10] = orNaN(op.firstResponseTs);
+            nums[o + 11] = orNaN(op.doneTs);
+            nums[o + 12] = orNaN(op.results);
             break;
           case 'first_response':
             nums[o + 7] = op.seq;
@@ -128,7 +131,10 @@ export function decodeOps(batch: EncodedOps): RowOp[] {
     const client: Endpoint = { ip: str(nums[o + 5]), port: num(o + 6) };
     switch (kind) {
       case 'query':
-        out.push({ op: kind, protocol, server, ts, client, seq: num(o + 7), keywords: str(nums[o + 8]), maxResults: orNull(nums[o + 9]) });
+        out.push({
+          op: kind, protocol, server, ts, client, seq: num(o + 7), keywords: str(nums[o + 8]), maxResults: orNull(nums[o + 9]),
+          firstResponseTs: orNull(nums[o + 10]), doneTs: orNull(nums[o + 11]), results: orNull(nums[o + 12]),
+        });
         break;
       case 'first_response':
         out.push({ op: kind, protocol, server, ts, client, seq: num(o + 7), queryTs: num(o + 8) });

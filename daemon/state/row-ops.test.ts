@@ -13,7 +13,7 @@ describe('rowOpOf', () => {
     expect(r).toEqual({
       kind: 'ok',
       truncated: false,
-      op: { op: 'query', protocol: 'opennap', server, ts: 10, client, seq: 0, keywords: '["a"]', maxResults: 5 },
+      op: { op: 'query', protocol: 'opennap', server, ts: 10, client, seq: 0, keywords: '["a"]', maxResults: 5, firstResponseTs: null, doneTs: null, results: null },
     });
     expect(r.kind === 'ok' && r.op.op === 'query' && r.op.server === server && r.op.client === client).toBe(true);
   });

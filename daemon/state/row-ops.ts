@@ -40,6 +40,13 @@ export type RowOp =
       /** JSON array text (boundKeywords). */
       keywords: string;
       maxResults: number | null;
+      /**
+       * Filled while the op is still queued, when the query's first response or end comes before its
+       * batch leaves (StateWriter folds those events into it instead of queuing ops of their own).
+       */
+      firstResponseTs: number | null;
+      doneTs: number | null;
+      results: number | null;
     }
   | { op: 'first_response'; protocol: string; server: Endpoint; ts: number; client: Endpoint; seq: number; queryTs: number }
   | {
@@ -151,7 +158,10 @@ export function rowOpOf(event: AnalyzerEvent): RowOpResult {
       if (!Array.isArray(event.keywords)) return bad('keywords');
       const kw = boundKeywordsCached(event.keywords);
       const maxResults = isCount(event.maxResults) ? event.maxResults : null;
-      const op: RowOp = { op: 'query', protocol, server, ts, client, seq: event.seq, keywords: kw.json, maxResults };
+      const op: RowOp = {
+        op: 'query', protocol, server, ts, client, seq: event.seq, keywords: kw.json, maxResults,
+        firstResponseTs: null, doneTs: null, results: null,
+      };
       return { kind: 'ok', op, truncated: kw.truncated };
     }
     case 'first_response': {

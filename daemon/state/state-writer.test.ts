@@ -56,8 +56,10 @@ describe('StateWriter → StateReader round trip', () => {
       { kind: 'session_close', protocol: P, server: S, ts: 3000, client: B },
     ];
     for (const e of events) expect(writer.enqueue(e)).toBe(true);
-    expect(writer.queued).toBe(events.length);
-    expect(writer.flush()).toBe(events.length);
+    // The three first responses came while their queries were queued: folded into those ops. A0's end
+    // came after a repeated response, which is queued as an op, so the end queues behind it (in order).
+    expect(writer.queued).toBe(events.length - 3);
+    expect(writer.flush()).toBe(events.length - 3);
 
     const [summary, ...others] = reader.serverSummary(10_000, 10_000);
     expect(others).toEqual([]);
@@ -88,7 +90,7 @@ describe('StateWriter → StateReader round trip', () => {
     expect(rows[0]).toMatchObject({ doneTs: 2060, results: 3, maxResults: 10, keywords: ['blue', 'moon'] });
     expect(reader.queryTimestamps(id, 2050)).toEqual([2100, 2200, 2300]);
     expect(reader.responseTimes(id, 2100).map((s) => s.rtMs)).toEqual([150, 300]);
-    // Four first responses / ends were folded into their query's insert (same batch).
+    // Four first responses / ends were folded into their query's insert (three in the queue, one in the batch).
     expect(writer.counters()).toMatchObject({
       'state.enqueued': events.length,
       'state.rows_folded': 4,
@@ -214,6 +216,36 @@ describe('StateWriter open queries (rows updated by rowid)', () => {
       [5000, 5100],
     ]);
     expect(writer.counters()['state.response_without_query']).toBe(1);
+  });
+
+  it('folds a first response and end into their query while it is queued, and only then', () => {
+    const { writer, reader } = open();
+    const copyOfA = { ...A }; // same endpoint, another object: not the flow that queued the query
+    writer.enqueue(q(A, 0, 100));
+    writer.enqueue(q(A, 1, 110));
+    writer.enqueue(fr(A, 0, 100, 120)); // folded
+    writer.enqueue(fr(A, 5, 105, 125)); // no such query queued: an op of its own (an orphan row)
+    writer.enqueue(done(A, 0, 100, 130, -1)); // a bad count is not folded: rowOpOf refuses it, counted
+    writer.enqueue(done(A, 0, 100, 140, 4)); // folded
+    writer.enqueue(fr(copyOfA, 1, 110, 150)); // not the same object: left to the batch writer, which folds it
+    expect(writer.queued).toBe(4);
+    writer.flush();
+    writer.enqueue(done(A, 1, 110, 160, 2)); // its query has left the queue: updates its row by rowid
+    expect(writer.queued).toBe(1);
+    writer.flush();
+    const id = reader.listServers()[0]?.id ?? -1;
+    expect(reader.recentQueries(id, 0).map((r) => [r.queryTs, r.firstResponseTs, r.doneTs, r.results])).toEqual([
+      [100, 120, 140, 4],
+      [105, 125, null, null],
+      [110, 150, 160, 2],
+    ]);
+    expect(writer.counters()).toMatchObject({
+      'state.enqueued': 7,
+      'state.rows_folded': 3,
+      'state.rows_written': 4,
+      'state.invalid_event': 1,
+      'state.response_without_query': 1,
+    });
   });
 
   it('writes batches inside enqueue when asked (replay), so a burst beyond the queue cap is not dropped', () => {

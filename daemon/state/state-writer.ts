@@ -10,7 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Endpoint } from '../../analyzers/analyzer.js';
-import type { AnalyzerEvent } from '../../analyzers/events.js';
+import type { AnalyzerEvent, FirstResponseEvent, QueryDoneEvent } from '../../analyzers/events.js';
 import { StateClosedError, StateSettingsError } from '../errors.js';
 import type { MetricsSnapshot } from '../metrics/window.js';
 import { InlineSink } from './batch-sink.js';
@@ -42,8 +42,17 @@ export interface StateWriterOptions {
   thread?: boolean | WriterThreadEntry;
 }
 
+type QueryRowOp = Extract<RowOp, { op: 'query' }>;
+
 export class StateWriter {
   private readonly queue: BoundedQueue<RowOp>;
+  /**
+   * Query ops still queued, by the event's client endpoint (the analyzer hands every event of a flow
+   * the same object): a query's first response and end usually come within its batch and are folded
+   * into its op, so a query costs the capture thread and the writer one op instead of three. Emptied
+   * whenever ops leave the queue; a query no longer here is matched by the batch writer instead.
+   */
+  private queuedQueries = new Map<Endpoint, QueryRowOp[]>();
   private readonly sink: BatchSink;
   private readonly counts = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -83,6 +92,7 @@ export class StateWriter {
 
   /** Queues one analyzer event; false when it was dropped (invalid, queue full, closed), and counted why. */
   enqueue(event: AnalyzerEvent): boolean {
+    if ((event.kind === 'first_response' || event.kind === 'query_done') && this.foldIntoQueued(event)) return true;
     const result = rowOpOf(event);
     if (result.kind === 'error') {
       this.bump(result.event);
@@ -152,6 +162,42 @@ export class StateWriter {
     }
   }
 
+  /**
+   * Folds a first response or end into its query's op while that is still queued; false when there
+   * is none (or the fields fail the checks rowOpOf makes), and the event goes the usual way.
+   */
+  private foldIntoQueued(event: FirstResponseEvent | QueryDoneEvent): boolean {
+    if (this.closed) return false;
+    const queued = this.queuedQueries.get(event.client);
+    if (queued === undefined || !Number.isFinite(event.ts)) return false;
+    const done = event.kind === 'query_done';
+    if (done && !(Number.isSafeInteger(event.results) && event.results >= 0)) return false;
+    for (let i = 0; i < queued.length; i++) {
+      const q = queued[i]!;
+      // A validated query op matched on seq and query time has already checked those fields of the event.
+      if (q.seq !== event.seq || q.ts !== event.queryTs || q.protocol !== event.protocol) continue;
+      if (q.server.ip !== event.server.ip || q.server.port !== event.server.port) continue;
+      // After its end nothing folds into a query; nor after a repeated response, which goes into the
+      // queue as an op of its own: an end folded now would overtake it.
+      if (done || q.firstResponseTs !== null) {
+        queued.splice(i, 1);
+        if (queued.length === 0) this.queuedQueries.delete(event.client);
+      }
+      if (done) {
+        q.doneTs = event.ts;
+        q.results = event.results;
+      } else if (q.firstResponseTs !== null) {
+        return false;
+      } else {
+        q.firstResponseTs = event.ts;
+      }
+      this.bump('state.enqueued');
+      this.bump('state.rows_folded');
+      return true;
+    }
+    return false;
+  }
+
   private push(op: RowOp): boolean {
     if (this.closed) {
       this.bump('state.enqueue_after_close');
@@ -160,6 +206,11 @@ export class StateWriter {
     if (!this.queue.push(op)) {
       this.bump('state.queue_overflow');
       return false;
+    }
+    if (op.op === 'query') {
+      const queued = this.queuedQueries.get(op.client);
+      if (queued === undefined) this.queuedQueries.set(op.client, [op]);
+      else queued.push(op);
     }
     this.bump('state.enqueued');
     if (this.options.writeWhenFull === true) {
@@ -189,6 +240,8 @@ export class StateWriter {
   private writeBatch(wait: boolean): number {
     if (wait) this.sink.waitReady();
     const batch = this.queue.take(this.settings.batchRows);
+    // The ops leave (the thread sink encodes them now): nothing may fold into them any more.
+    if (this.queuedQueries.size > 0) this.queuedQueries = new Map();
     this.sink.write(batch);
     return batch.length;
   }
