@@ -48,8 +48,8 @@ import { ZipfSampler, zipfWeights } from '../opennap/zipf.js';
 import { CacheProxy } from '../services/cache-proxy/cache-proxy.js';
 import { directSource } from '../services/cache-proxy/direct-source.js';
 import type { CacheProxyStats } from '../services/cache-proxy/types.js';
-import { connectLoopback, cpuMicros, machineBusyMicros, newTally, SearchLoadConnection, summarize } from './search-load.js';
-import type { LoadSummary, LoadTally } from './search-load.js';
+import { connectSearchLoad, cpuMicros, machineBusyMicros, newTally, summarize } from './search-load.js';
+import type { LoadSummary, LoadTally, SearchLoadConnection } from './search-load.js';
 
 const LOOPBACK = '127.0.0.1';
 /** The paper's experiment: 7 peers in network A, 6 in network B. */
@@ -221,7 +221,7 @@ async function connectClients(port: number, w: Workload, shares: readonly Catalo
   const out: SearchLoadConnection[] = [];
   for (let i = 0; i < shares.length; i++) {
     const sampler = new ZipfSampler(w.popularity, new Random(seed * 1000 + i));
-    const c = new SearchLoadConnection(await connectLoopback(port), w.searches, () => sampler.sample(), tally);
+    const c = await connectSearchLoad(port, w.searches, () => sampler.sample(), tally);
     await c.login(loginBytes(`${prefix}${i + 1}`, shares[i] ?? []));
     out.push(c);
   }

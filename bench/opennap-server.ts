@@ -27,8 +27,8 @@ import { serializeSearch } from '../opennap/search-expression.js';
 import { OpenNapServer } from '../opennap/server.js';
 import type { ServerStatsSnapshot } from '../opennap/server-stats.js';
 import { ZipfSampler } from '../opennap/zipf.js';
-import { connectLoopback, cpuMicros, machineBusyMicros, newTally, SearchLoadConnection, summarize } from './search-load.js';
-import type { LoadSummary } from './search-load.js';
+import { connectSearchLoad, cpuMicros, machineBusyMicros, newTally, summarize } from './search-load.js';
+import type { LoadSummary, SearchLoadConnection } from './search-load.js';
 
 interface Scenario {
   name: string;
@@ -181,7 +181,7 @@ async function runScenario(sc: Scenario, durationS: number, warmupS: number, bas
   try {
     for (let i = 0; i < sc.clients; i++) {
       const sampler = new ZipfSampler(popularity, new Random(100 + i));
-      const conn = new SearchLoadConnection(await connectLoopback(port), searches, () => sampler.sample(), tally);
+      const conn = await connectSearchLoad(port, searches, () => sampler.sample(), tally);
       const login = encodeFrame(MessageType.Login, buildLogin({ nick: `bench${i}`, password: 'pw', port: 6699, clientInfo: 'bench', linkType: 7 }));
       const shareFrames = (shares[i] ?? []).map((f) =>
         encodeFrame(MessageType.ShareFile, buildShareFile({ filename: f.name, md5: f.md5, size: f.size, bitrate: f.bitrate, freq: f.freq, duration: f.duration })),
