@@ -16,11 +16,11 @@ import { formatServerTable, rowOf } from './server-table.js';
 
 /**
  * Rows per transaction in a replay: nobody waits to read a replay's rows, so it writes in
- * transactions eight times the daemon's (whose writer thread merges up to eight queued batches
- * the same way). A commit rewrites the hot index pages once per transaction, so this cuts the
- * WAL written per row several-fold; the queued ops cost ~1 MB.
+ * transactions twice the daemon's. A commit rewrites the hot index pages once per transaction, so
+ * this halves the WAL written per row. Measured (bench/analyzer.ts): 4,000 and 8,000 were no faster
+ * within the noise, and took the 100,000-flow capture's peak RSS from 263 MB to 318-323 MB.
  */
-export const REPLAY_BATCH_ROWS = 8000;
+export const REPLAY_BATCH_ROWS = 2000;
 
 export interface ReplayReport {
   servers: ReturnType<typeof rowOf>[];
