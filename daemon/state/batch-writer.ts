@@ -35,6 +35,19 @@ export interface BatchWriterOutput {
   onError(err: unknown): void;
 }
 
+/** The newest time an op stands for (with what the front folded into it), for the server's last_seen. */
+function newestTs(op: Exclude<RowOp, { op: 'metric_window' }>): number {
+  switch (op.op) {
+    case 'query':
+      return Math.max(op.ts, op.firstResponseTs ?? op.ts, op.doneTs ?? op.ts);
+    case 'session_open':
+    case 'session_update':
+      return Math.max(op.ts, op.lastSeen);
+    default:
+      return op.ts;
+  }
+}
+
 export class BatchWriter {
   private readonly stmts: WriteStatements;
   /**
@@ -140,7 +153,8 @@ export class BatchWriter {
       return false;
     }
     const id = this.serverId(op.protocol, op.server, op.ts, op.op === 'server' ? op.learnt : null);
-    if ((touched.get(id) ?? -Infinity) < op.ts) touched.set(id, op.ts);
+    const seen = newestTs(op);
+    if ((touched.get(id) ?? -Infinity) < seen) touched.set(id, seen);
     const s = this.stmts;
     switch (op.op) {
       case 'server':
@@ -150,10 +164,8 @@ export class BatchWriter {
       case 'query_done':
         return this.applyQuery(op, id, pending, count);
       case 'session_open':
-        s.upsertSession.run(id, op.client.ip, op.client.port, op.ts, op.ts, null, null);
-        return false;
       case 'session_update':
-        s.upsertSession.run(id, op.client.ip, op.client.port, op.ts, op.ts, op.nick, op.files);
+        s.upsertSession.run(id, op.client.ip, op.client.port, op.ts, op.lastSeen, op.nick, op.files);
         return false;
       case 'session_close':
         if (s.closeSession.run(op.ts, op.ts, id, op.client.ip, op.client.port).changes === 0) {

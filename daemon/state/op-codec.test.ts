@@ -14,10 +14,11 @@ const EVERY_KIND: RowOp[] = [
   { op: 'query', ...base, client, seq: 4, keywords: '["a"]', maxResults: 10, firstResponseTs: 2.5, doneTs: 3.75, results: 0 },
   { op: 'first_response', ...base, client, seq: 3, queryTs: 1.25 },
   { op: 'query_done', ...base, client, seq: 3, queryTs: 1.25, results: 7, keywords: '[]' },
-  { op: 'session_open', ...base, client },
+  { op: 'session_open', ...base, client, nick: null, files: null, lastSeen: 1.5 },
+  { op: 'session_open', ...base, client, nick: 'bob', files: 3, lastSeen: 4.25 },
   { op: 'session_close', ...base, client },
-  { op: 'session_update', ...base, client, nick: 'alice', files: null },
-  { op: 'session_update', ...base, client, nick: null, files: 12 },
+  { op: 'session_update', ...base, client, nick: 'alice', files: null, lastSeen: 1.5 },
+  { op: 'session_update', ...base, client, nick: null, files: 12, lastSeen: 2 },
   { op: 'metric_window', serverId: 2, ts: 9, windowMs: 1000, rtAvgMs: 1.5, rtP50Ms: null, rtP99Ms: 3, qrAvg: null, queries: 4, answered: 3 },
 ];
 
@@ -25,7 +26,7 @@ describe('op codec', () => {
   it('round-trips every kind of op, sending each distinct string once', () => {
     const encoded = encodeOps(EVERY_KIND);
     expect(encoded.nums.length).toBe(EVERY_KIND.length * OP_SLOTS);
-    expect(encoded.strs.sort()).toEqual(['10.0.0.1', '10.0.0.2', '["a"]', '[]', 'alice', 'opennap', 'policy'].sort());
+    expect(encoded.strs.sort()).toEqual(['10.0.0.1', '10.0.0.2', '["a"]', '[]', 'alice', 'bob', 'opennap', 'policy'].sort());
     expect(decodeOps(encodeOps(EVERY_KIND))).toEqual(EVERY_KIND);
   });
 

@@ -77,11 +77,12 @@ export function encodeOps(ops: readonly RowOp[]): EncodedOps {
             nums[o + 9] = op.results;
             nums[o + 10] = str(op.keywords);
             break;
+          case 'session_open':
           case 'session_update':
             nums[o + 7] = str(op.nick);
             nums[o + 8] = orNaN(op.files);
+            nums[o + 9] = op.lastSeen;
             break;
-          case 'session_open':
           case 'session_close':
             break;
         }
@@ -142,10 +143,10 @@ export function decodeOps(batch: EncodedOps): RowOp[] {
       case 'query_done':
         out.push({ op: kind, protocol, server, ts, client, seq: num(o + 7), queryTs: num(o + 8), results: num(o + 9), keywords: str(nums[o + 10]) });
         break;
-      case 'session_update':
-        out.push({ op: kind, protocol, server, ts, client, nick: num(o + 7) < 0 ? null : str(nums[o + 7]), files: orNull(nums[o + 8]) });
-        break;
       case 'session_open':
+      case 'session_update':
+        out.push({ op: kind, protocol, server, ts, client, nick: num(o + 7) < 0 ? null : str(nums[o + 7]), files: orNull(nums[o + 8]), lastSeen: num(o + 9) });
+        break;
       case 'session_close':
         out.push({ op: kind, protocol, server, ts, client });
         break;

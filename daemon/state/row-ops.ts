@@ -60,15 +60,21 @@ export type RowOp =
       results: number;
       keywords: string;
     }
-  | { op: 'session_open' | 'session_close'; protocol: string; server: Endpoint; ts: number; client: Endpoint }
+  | { op: 'session_close'; protocol: string; server: Endpoint; ts: number; client: Endpoint }
   | {
-      op: 'session_update';
+      /** session_open creates (or touches) the client's open session; session_update fills it in. */
+      op: 'session_open' | 'session_update';
       protocol: string;
       server: Endpoint;
       ts: number;
       client: Endpoint;
       nick: string | null;
       files: number | null;
+      /**
+       * Newest time the op stands for: its own `ts`, or later when StateWriter folded the session's
+       * later login/shares events into it while it was queued.
+       */
+      lastSeen: number;
     }
   | ({ op: 'metric_window' } & MetricWindowRow);
 
@@ -140,17 +146,18 @@ export function rowOpOf(event: AnalyzerEvent): RowOpResult {
   const client = event.client;
   switch (event.kind) {
     case 'session_open':
+      return { kind: 'ok', op: { op: event.kind, protocol, server, ts, client, nick: null, files: null, lastSeen: ts }, truncated: false };
     case 'session_close':
       return { kind: 'ok', op: { op: event.kind, protocol, server, ts, client }, truncated: false };
     case 'login': {
       if (typeof event.nick !== 'string') return bad('nick');
       const nick = event.nick.slice(0, MAX_NICK_CHARS);
-      const op: RowOp = { op: 'session_update', protocol, server, ts, client, nick, files: null };
+      const op: RowOp = { op: 'session_update', protocol, server, ts, client, nick, files: null, lastSeen: ts };
       return { kind: 'ok', op, truncated: nick.length !== event.nick.length };
     }
     case 'shares': {
       if (!isCount(event.files)) return bad('files');
-      const op: RowOp = { op: 'session_update', protocol, server, ts, client, nick: null, files: event.files };
+      const op: RowOp = { op: 'session_update', protocol, server, ts, client, nick: null, files: event.files, lastSeen: ts };
       return { kind: 'ok', op, truncated: false };
     }
     case 'query': {

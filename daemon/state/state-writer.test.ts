@@ -58,8 +58,9 @@ describe('StateWriter → StateReader round trip', () => {
     for (const e of events) expect(writer.enqueue(e)).toBe(true);
     // The three first responses came while their queries were queued: folded into those ops. A0's end
     // came after a repeated response, which is queued as an op, so the end queues behind it (in order).
-    expect(writer.queued).toBe(events.length - 3);
-    expect(writer.flush()).toBe(events.length - 3);
+    // A's login and shares folded into its queued session_open.
+    expect(writer.queued).toBe(events.length - 5);
+    expect(writer.flush()).toBe(events.length - 5);
 
     const [summary, ...others] = reader.serverSummary(10_000, 10_000);
     expect(others).toEqual([]);
@@ -90,11 +91,12 @@ describe('StateWriter → StateReader round trip', () => {
     expect(rows[0]).toMatchObject({ doneTs: 2060, results: 3, maxResults: 10, keywords: ['blue', 'moon'] });
     expect(reader.queryTimestamps(id, 2050)).toEqual([2100, 2200, 2300]);
     expect(reader.responseTimes(id, 2100).map((s) => s.rtMs)).toEqual([150, 300]);
-    // Four first responses / ends were folded into their query's insert (three in the queue, one in the batch).
+    // Four first responses / ends were folded into their query's insert (three in the queue, one in the
+    // batch), and the login and shares into the session's.
     expect(writer.counters()).toMatchObject({
       'state.enqueued': events.length,
-      'state.rows_folded': 4,
-      'state.rows_written': events.length - 4,
+      'state.rows_folded': 6,
+      'state.rows_written': events.length - 6,
       'state.response_repeated': 1,
     });
 
@@ -246,6 +248,31 @@ describe('StateWriter open queries (rows updated by rowid)', () => {
       'state.invalid_event': 1,
       'state.response_without_query': 1,
     });
+  });
+
+  it("folds a session's login and shares into its queued open, and keeps each session's own row", () => {
+    const { writer, reader, db } = open();
+    const ev = (kind: 'session_open' | 'session_close', ts: number): AnalyzerEvent => ({ kind, protocol: P, server: S, ts, client: A });
+    const shares = (files: number, ts: number): AnalyzerEvent => ({ kind: 'shares', protocol: P, server: S, ts, client: A, files });
+    writer.enqueue(ev('session_open', 1000));
+    writer.enqueue({ kind: 'login', protocol: P, server: S, ts: 1010, client: A, nick: 'alice' });
+    writer.enqueue(shares(12, 1020));
+    writer.enqueue(shares(15, 1030));
+    expect(writer.queued).toBe(1);
+    writer.flush();
+    writer.enqueue(shares(20, 1040)); // the open has left the queue: an upsert of its own
+    writer.enqueue(ev('session_close', 1050));
+    writer.enqueue(shares(21, 1060)); // after the close: not folded into the closed session
+    writer.enqueue(ev('session_open', 2000)); // the client's next connection
+    writer.enqueue({ kind: 'login', protocol: P, server: S, ts: 2010, client: A, nick: 'alice2' });
+    writer.flush();
+    const rows = db.prepare('SELECT open_ts, last_seen, close_ts, nick, files FROM sessions ORDER BY id').all();
+    expect(rows).toEqual([
+      { open_ts: 1000, last_seen: 1050, close_ts: 1050, nick: 'alice', files: 20 },
+      { open_ts: 1060, last_seen: 2010, close_ts: null, nick: 'alice2', files: 21 },
+    ]);
+    expect(reader.listServers()[0]?.lastSeen).toBe(2010);
+    expect(writer.counters()).toMatchObject({ 'state.enqueued': 9, 'state.rows_folded': 4, 'state.rows_written': 5 });
   });
 
   it('writes batches inside enqueue when asked (replay), so a burst beyond the queue cap is not dropped', () => {

@@ -43,6 +43,7 @@ export interface StateWriterOptions {
 }
 
 type QueryRowOp = Extract<RowOp, { op: 'query' }>;
+type SessionRowOp = Extract<RowOp, { op: 'session_open' | 'session_update' }>;
 
 export class StateWriter {
   private readonly queue: BoundedQueue<RowOp>;
@@ -53,6 +54,11 @@ export class StateWriter {
    * whenever ops leave the queue; a query no longer here is matched by the batch writer instead.
    */
   private queuedQueries = new Map<Endpoint, QueryRowOp[]>();
+  /**
+   * The same for sessions: the newest queued open/update op of a client endpoint, into which its
+   * login and shares events fold (a session's shares come in several events), until it closes.
+   */
+  private queuedSessions = new Map<Endpoint, SessionRowOp>();
   private readonly sink: BatchSink;
   private readonly counts = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -99,6 +105,7 @@ export class StateWriter {
       return false;
     }
     if (result.truncated) this.bump('state.field_truncated');
+    if (result.op.op === 'session_update' && this.foldSessionUpdate(result.op)) return true;
     return this.push(result.op);
   }
 
@@ -198,6 +205,19 @@ export class StateWriter {
     return false;
   }
 
+  /** Folds a session's login/shares into its still queued open/update op (the upsert keeps the newest of each field). */
+  private foldSessionUpdate(op: SessionRowOp): boolean {
+    if (this.closed) return false;
+    const q = this.queuedSessions.get(op.client);
+    if (q === undefined || q.protocol !== op.protocol || q.server.ip !== op.server.ip || q.server.port !== op.server.port) return false;
+    if (op.nick !== null) q.nick = op.nick;
+    if (op.files !== null) q.files = op.files;
+    if (op.lastSeen > q.lastSeen) q.lastSeen = op.lastSeen;
+    this.bump('state.enqueued');
+    this.bump('state.rows_folded');
+    return true;
+  }
+
   private push(op: RowOp): boolean {
     if (this.closed) {
       this.bump('state.enqueue_after_close');
@@ -211,6 +231,10 @@ export class StateWriter {
       const queued = this.queuedQueries.get(op.client);
       if (queued === undefined) this.queuedQueries.set(op.client, [op]);
       else queued.push(op);
+    } else if (op.op === 'session_open' || op.op === 'session_update') {
+      this.queuedSessions.set(op.client, op);
+    } else if (op.op === 'session_close') {
+      this.queuedSessions.delete(op.client);
     }
     this.bump('state.enqueued');
     if (this.options.writeWhenFull === true) {
@@ -242,6 +266,7 @@ export class StateWriter {
     const batch = this.queue.take(this.settings.batchRows);
     // The ops leave (the thread sink encodes them now): nothing may fold into them any more.
     if (this.queuedQueries.size > 0) this.queuedQueries = new Map();
+    if (this.queuedSessions.size > 0) this.queuedSessions = new Map();
     this.sink.write(batch);
     return batch.length;
   }
