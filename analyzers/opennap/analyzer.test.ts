@@ -71,6 +71,22 @@ describe('OpenNapAnalyzer', () => {
     ]);
   });
 
+  it('keeps every result payload of a long answer intact, and a short one in a buffer at most twice its size', () => {
+    const { analyzer, events } = harness();
+    analyzer.onData('toServer', login, 1);
+    analyzer.onData('toServer', Buffer.concat([search('rock'), search('jazz')]), 10);
+    const names = Array.from({ length: 90 }, (_, i) => `rock ${String(i).padStart(3, '0')} ${'x'.repeat(40)}.mp3`);
+    // One result per read: the capture's buffers are reused, so each must be copied out as it comes.
+    for (const name of names) analyzer.onData('toClient', Buffer.from(result(name)), 15);
+    analyzer.onData('toClient', Buffer.concat([end, result('jazz a.mp3'), end]), 16);
+    const done = events.filter((e) => e.kind === 'query_done');
+    const [long, short] = done.map((e) => (e.kind === 'query_done' ? e.resultPayloads : []));
+    expect(long?.map((b) => b.toString('latin1').split('"')[1])).toEqual(names);
+    expect(long!.reduce((n, b) => n + b.length, 0)).toBeGreaterThan(4096);
+    expect(short?.map((b) => b.toString())).toEqual(['"jazz a.mp3" 0123 1000 128 44100 60 bob 16777343 3']);
+    expect(short![0]!.buffer.byteLength).toBeLessThanOrEqual(2 * short![0]!.length);
+  });
+
   it('counts shares per client', () => {
     const { analyzer, events } = harness();
     analyzer.onData('toServer', Buffer.concat([login, encodeFrames([
