@@ -1,7 +1,7 @@
 // The registry the manager reads: metrics per server, and warm-start answers bounded by bytes.
 import { describe, expect, it } from 'vitest';
 import type { QueryDoneEvent } from '../../analyzers/events.js';
-import { MAX_TRACKED_SERVERS, ServerRegistry, serverKey } from './server-registry.js';
+import { MAX_ASKED_ONCE, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
 
 const server = { ip: '10.0.1.10', port: 8888 };
 const client = { ip: '10.0.2.8', port: 40000 };
@@ -78,5 +78,27 @@ describe('ServerRegistry', () => {
       ['opennap:10.0.1.10:8889', 'port', 3],
       ['opennap:[::1]:8888', 'port', 4],
     ]);
+  });
+
+  it("asks for a keyword set's results from its second query on, then again once the kept answer is stale", () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    const other = { ip: '10.0.1.11', port: 8888 };
+    expect(r.wantsResults('opennap', server, ['rock', 'blue'])).toBe(false); // a one-off search is never copied
+    expect(r.wantsResults('opennap', other, ['blue', 'rock'])).toBe(false); // per server
+    expect(r.wantsResults('opennap', server, ['blue', 'rock'])).toBe(true); // asked again, in any order
+    r.onEvent({ ...done('rock', 10, 1000), keywords: ['rock', 'blue'] });
+    expect(r.wantsResults('opennap', server, ['rock', 'blue'])).toBe(false); // kept and fresh
+    r.onEvent(done('jazz', 10, 1000 + WARM_REFRESH_MS + 1)); // time moves on (capture time)
+    expect(r.wantsResults('opennap', server, ['rock', 'blue'])).toBe(true); // stale: refresh
+    expect(r.wantsResults('opennap', other, ['rock', 'blue'])).toBe(true);
+    expect(r.wantsResults('opennap', server, [])).toBe(false);
+    expect(new ServerRegistry({ queryRateN: 5, warmBytes: 0 }).wantsResults('opennap', server, ['x'])).toBe(false);
+  });
+
+  it('forgets the oldest keyword set asked once beyond its bound', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    for (let i = 0; i <= MAX_ASKED_ONCE; i++) r.wantsResults('opennap', server, [`k${i}`]);
+    expect(r.wantsResults('opennap', server, ['k0'])).toBe(false); // forgotten: counts as a first query again
+    expect(r.wantsResults('opennap', server, [`k${MAX_ASKED_ONCE}`])).toBe(true);
   });
 });

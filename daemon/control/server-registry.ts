@@ -25,6 +25,12 @@ export const MAX_WARM_ANSWERS = 4096;
 export const DEFAULT_WARM_BYTES = 64 * 1024 * 1024;
 
 /**
+ * Keyword sets (per server) asked once and not yet kept, remembered so that their second query's
+ * results are copied: a one-off search never is. Beyond this the oldest is forgotten (~6 MB).
+ */
+export const MAX_ASKED_ONCE = 65_536;
+
+/**
  * An answer kept for a keyword set is refreshed from traffic after this long
  * (capture time); before that the analyzers need not copy the results again.
  */
@@ -64,6 +70,8 @@ export class ServerRegistry {
   /** Every kept answer, oldest first, for the byte bound across servers. */
   private readonly warmOrder = new Map<string, { server: TrackedServer; key: string; bytes: number }>();
   private warmBytes = 0;
+  /** "serverKey keywordKey" of keyword sets asked once (insertion order = age). */
+  private readonly askedOnce = new Set<string>();
   /** Newest capture time seen. */
   private lastTs = 0;
   evicted = 0;
@@ -71,11 +79,23 @@ export class ServerRegistry {
 
   constructor(private readonly options: { queryRateN: number; /** 0 keeps no answers (replay). */ warmBytes?: number }) {}
 
-  /** Whether the analyzers should copy the results of this query (`AnalyzerContext.wantsResults`). */
+  /**
+   * Whether the analyzers should copy the results of this query (`AnalyzerContext.wantsResults`):
+   * when the answer kept for its keyword set is stale, or none is kept and the set was asked before.
+   * Admission on the second query keeps the copying (a tenth of the live daemon's time when every
+   * answer was copied) for the answers a proxy will be asked for again.
+   */
   wantsResults(protocol: string, endpoint: Endpoint, keywords: readonly string[]): boolean {
     if ((this.options.warmBytes ?? DEFAULT_WARM_BYTES) <= 0) return false;
-    const kept = this.find(protocol, endpoint)?.warm.get([...keywords].sort().join(' '));
-    return kept === undefined || this.lastTs - kept.ts > WARM_REFRESH_MS;
+    const server = this.find(protocol, endpoint);
+    const words = [...keywords].sort().join(' ');
+    const kept = server?.warm.get(words);
+    if (kept !== undefined) return this.lastTs - kept.ts > WARM_REFRESH_MS;
+    const asked = `${server?.key ?? serverKey(protocol, endpoint)} ${words}`;
+    if (this.askedOnce.delete(asked)) return true;
+    if (this.askedOnce.size >= MAX_ASKED_ONCE) this.askedOnce.delete(this.askedOnce.values().next().value as string);
+    this.askedOnce.add(asked);
+    return false;
   }
 
   /** Feeds one analyzer event. */
