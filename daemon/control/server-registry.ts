@@ -49,6 +49,22 @@ export interface TrackedServer {
   warm: Map<string, QueryDoneEvent>;
 }
 
+/**
+ * The keyword set's key (sorted, space-joined) by array identity: the analyzers' shared parse cache
+ * hands the same array to every repeat of a search, so most queries reuse the text instead of
+ * copying, sorting and joining per query. Weak: it holds no array alive. The length is re-checked in
+ * case an array was changed after it was first seen.
+ */
+const keywordKeys = new WeakMap<readonly string[], { length: number; key: string }>();
+
+function keywordKey(keywords: readonly string[]): string {
+  const hit = keywordKeys.get(keywords);
+  if (hit !== undefined && hit.length === keywords.length) return hit.key;
+  const key = [...keywords].sort().join(' ');
+  keywordKeys.set(keywords, { length: keywords.length, key });
+  return key;
+}
+
 /** "IP:PORT" ("[v6]:PORT"), the same text the state database shows for a server. */
 export function endpointText(endpoint: Endpoint): string {
   return formatAddress(endpoint.ip, endpoint.port);
@@ -88,7 +104,7 @@ export class ServerRegistry {
   wantsResults(protocol: string, endpoint: Endpoint, keywords: readonly string[]): boolean {
     if ((this.options.warmBytes ?? DEFAULT_WARM_BYTES) <= 0) return false;
     const server = this.find(protocol, endpoint);
-    const words = [...keywords].sort().join(' ');
+    const words = keywordKey(keywords);
     const kept = server?.warm.get(words);
     if (kept !== undefined) return this.lastTs - kept.ts > WARM_REFRESH_MS;
     const asked = `${server?.key ?? serverKey(protocol, endpoint)} ${words}`;
@@ -173,7 +189,7 @@ export class ServerRegistry {
   private remember(server: TrackedServer, event: QueryDoneEvent): void {
     const cap = this.options.warmBytes ?? DEFAULT_WARM_BYTES;
     if (cap <= 0) return;
-    const key = [...event.keywords].sort().join(' ');
+    const key = keywordKey(event.keywords);
     const globalKey = `${server.key} ${key}`;
     this.forget(globalKey);
     const bytes = event.resultPayloads.reduce((n, b) => n + b.length, 0);

@@ -38,6 +38,18 @@ export class Ring<T> {
     return evicted;
   }
 
+  /**
+   * Calls `fn` on every entry, oldest to newest. A plain loop: the manager's tick reads every ring of
+   * every server twice a second, and the generator below cost a third of those reads.
+   */
+  forEach(fn: (item: T) => void): void {
+    const { items, capacity } = this;
+    for (let i = 0, at = this.head; i < this.size; i++, at = at + 1 === capacity ? 0 : at + 1) {
+      const item = items[at];
+      if (item !== undefined) fn(item);
+    }
+  }
+
   /** Oldest to newest (insertion order). */
   *[Symbol.iterator](): IterableIterator<T> {
     for (let i = 0; i < this.size; i++) {

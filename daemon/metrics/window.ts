@@ -42,26 +42,35 @@ export function inWindow(ts: number, nowTs: number, windowMs: number): boolean {
   return ts > nowTs - windowMs && ts <= nowTs;
 }
 
+/** Samples read in order: an array, or a metrics Ring (both have forEach; a Ring's is a plain loop). */
+export interface SampleSource<T> {
+  forEach(fn: (item: T) => void): void;
+}
+
 export interface WindowInput {
-  queryTs: Iterable<number>;
-  rt: Iterable<RtSample>;
-  qr: Iterable<QrSample>;
+  queryTs: SampleSource<number>;
+  rt: SampleSource<RtSample>;
+  qr: SampleSource<QrSample>;
   truncated?: boolean;
 }
 
 export function snapshotOf(input: WindowInput, nowTs: number, windowMs: number): MetricsSnapshot {
   checkWindowMs(windowMs);
   let queries = 0;
-  for (const ts of input.queryTs) if (inWindow(ts, nowTs, windowMs)) queries += 1;
+  input.queryTs.forEach((ts) => {
+    if (inWindow(ts, nowTs, windowMs)) queries += 1;
+  });
   let answered = 0;
   const rts: number[] = [];
-  for (const s of input.rt) {
-    if (s.responseTs > nowTs) continue;
+  input.rt.forEach((s) => {
+    if (s.responseTs > nowTs) return;
     if (inWindow(s.queryTs, nowTs, windowMs)) answered += 1;
     if (inWindow(s.responseTs, nowTs, windowMs)) rts.push(s.rtMs);
-  }
+  });
   const qrs: number[] = [];
-  for (const s of input.qr) if (inWindow(s.ts, nowTs, windowMs)) qrs.push(s.qr);
+  input.qr.forEach((s) => {
+    if (inWindow(s.ts, nowTs, windowMs)) qrs.push(s.qr);
+  });
   const rt = distribution(rts);
   const qr = distribution(qrs);
   // Rings are sized independently, so an answered query may outlive its query record; never report < 0.
