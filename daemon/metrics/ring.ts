@@ -40,7 +40,7 @@ export class Ring<T> {
 
   /**
    * Calls `fn` on every entry, oldest to newest. A plain loop: the manager's tick reads every ring of
-   * every server twice a second, and the generator below cost a third of those reads.
+   * every server twice a second, and the generator below made those reads a quarter slower.
    */
   forEach(fn: (item: T) => void): void {
     const { items, capacity } = this;
