@@ -9,6 +9,7 @@ import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { AnalyzerEvent, QueryDoneEvent } from '../../analyzers/events.js';
 import { ServerMetricsWindow } from '../metrics/index.js';
 import type { MetricsSnapshot } from '../metrics/index.js';
+import { memoByArray } from '../memo-by-array.js';
 import { formatAddress } from '../state/summary.js';
 
 /** Servers tracked at once; beyond it the least recently seen is dropped (counted). */
@@ -49,21 +50,8 @@ export interface TrackedServer {
   warm: Map<string, QueryDoneEvent>;
 }
 
-/**
- * The keyword set's key (sorted, space-joined) by array identity: the analyzers' shared parse cache
- * hands the same array to every repeat of a search, so most queries reuse the text instead of
- * copying, sorting and joining per query. Weak: it holds no array alive. The length is re-checked in
- * case an array was changed after it was first seen.
- */
-const keywordKeys = new WeakMap<readonly string[], { length: number; key: string }>();
-
-function keywordKey(keywords: readonly string[]): string {
-  const hit = keywordKeys.get(keywords);
-  if (hit !== undefined && hit.length === keywords.length) return hit.key;
-  const key = [...keywords].sort().join(' ');
-  keywordKeys.set(keywords, { length: keywords.length, key });
-  return key;
-}
+/** The keyword set's key (sorted, space-joined), once per keywords array (memo-by-array.ts). */
+const keywordKey = memoByArray((keywords: readonly string[]) => [...keywords].sort().join(' '));
 
 /** "IP:PORT" ("[v6]:PORT"), the same text the state database shows for a server. */
 export function endpointText(endpoint: Endpoint): string {

@@ -7,6 +7,7 @@
  */
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { AnalyzerEvent } from '../../analyzers/events.js';
+import { memoByArray } from '../memo-by-array.js';
 import type { MetricWindowRow } from './state-reader.js';
 
 /** Keywords kept per query: OpenNap searches carry a handful; more is noise or an attack. */
@@ -82,8 +83,10 @@ export type RowOpResult =
   | { kind: 'ok'; op: RowOp; truncated: boolean }
   | { kind: 'error'; event: 'state.invalid_event'; field: string };
 
-const isTs = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** A timestamp the schema accepts (finite REAL). */
+export const isTs = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+/** A count the schema accepts (non-negative safe INTEGER). */
+export const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 function endpointOk(e: Endpoint | undefined): e is Endpoint {
   return (
@@ -109,21 +112,8 @@ export function boundKeywords(keywords: readonly unknown[]): { json: string; tru
   return { json: JSON.stringify(kept), truncated };
 }
 
-/**
- * boundKeywords by array identity: a query and its query_done carry the same array, and the
- * analyzer's shared parse cache hands the same array to every flow repeating a search, so most
- * events reuse the JSON instead of building it. Weak, so it holds no array alive; the length is
- * re-checked as a guard against an array changed after it was first seen.
- */
-const keywordJson = new WeakMap<readonly unknown[], { length: number; json: string; truncated: boolean }>();
-
-function boundKeywordsCached(keywords: readonly unknown[]): { json: string; truncated: boolean } {
-  const hit = keywordJson.get(keywords);
-  if (hit !== undefined && hit.length === keywords.length) return hit;
-  const b = boundKeywords(keywords);
-  keywordJson.set(keywords, { length: keywords.length, json: b.json, truncated: b.truncated });
-  return b;
-}
+/** boundKeywords by array identity: a query and its query_done, and every repeat of a search, share one array. */
+const boundKeywordsCached = memoByArray(boundKeywords);
 
 const bad = (field: string): RowOpResult => ({ kind: 'error', event: 'state.invalid_event', field });
 
