@@ -17,7 +17,7 @@ import { InlineSink } from './batch-sink.js';
 import type { BatchSink } from './batch-sink.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { PruneReport } from './retention.js';
-import { rowOpOf } from './row-ops.js';
+import { isCount, isTs, rowOpOf } from './row-ops.js';
 import type { Learnt, RowOp } from './row-ops.js';
 import type { StateSettings } from './settings.js';
 import { DEFAULT_WRITER_THREAD_ENTRY, ThreadSink } from './thread-sink.js';
@@ -176,9 +176,9 @@ export class StateWriter {
   private foldIntoQueued(event: FirstResponseEvent | QueryDoneEvent): boolean {
     if (this.closed) return false;
     const queued = this.queuedQueries.get(event.client);
-    if (queued === undefined || !Number.isFinite(event.ts)) return false;
+    if (queued === undefined || !isTs(event.ts)) return false;
     const done = event.kind === 'query_done';
-    if (done && !(Number.isSafeInteger(event.results) && event.results >= 0)) return false;
+    if (done && !isCount(event.results)) return false;
     for (let i = 0; i < queued.length; i++) {
       const q = queued[i]!;
       // A validated query op matched on seq and query time has already checked those fields of the event.
