@@ -9,6 +9,7 @@ import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { AnalyzerEvent, QueryDoneEvent } from '../../analyzers/events.js';
 import { ServerMetricsWindow } from '../metrics/index.js';
 import type { MetricsSnapshot } from '../metrics/index.js';
+import { EndpointMap } from '../endpoint-map.js';
 import { memoByArray } from '../memo-by-array.js';
 import { formatAddress } from '../state/summary.js';
 
@@ -65,12 +66,8 @@ export function serverKey(protocol: string, endpoint: Endpoint): string {
 
 export class ServerRegistry {
   private readonly servers = new Map<string, TrackedServer>();
-  /**
-   * The same servers by protocol → ip → port: every analyzer event names its server, and three
-   * lookups of strings whose hashes V8 already holds (the flow's own ip string) cost far less than
-   * building and hashing the "protocol:ip:port" key per event (4 % of a replay's time did that).
-   */
-  private readonly byEndpoint = new Map<string, Map<string, Map<number, TrackedServer>>>();
+  /** The same servers by protocol, ip and port: found per event without building a key string. */
+  private readonly byEndpoint = new EndpointMap<TrackedServer>();
   /** Every kept answer, oldest first, for the byte bound across servers. */
   private readonly warmOrder = new Map<string, { server: TrackedServer; key: string; bytes: number }>();
   private warmBytes = 0;
@@ -149,7 +146,7 @@ export class ServerRegistry {
   }
 
   private find(protocol: string, endpoint: Endpoint): TrackedServer | undefined {
-    return this.byEndpoint.get(protocol)?.get(endpoint.ip)?.get(endpoint.port);
+    return this.byEndpoint.get(protocol, endpoint.ip, endpoint.port);
   }
 
   private touch(protocol: string, endpoint: Endpoint, learnt: TrackedServer['learnt'], ts: number): TrackedServer {
@@ -162,11 +159,7 @@ export class ServerRegistry {
         clients: new Set(), metrics: new ServerMetricsWindow({ queryRateN: this.options.queryRateN }), warm: new Map(),
       };
       this.servers.set(key, server);
-      let byIp = this.byEndpoint.get(protocol);
-      if (byIp === undefined) this.byEndpoint.set(protocol, (byIp = new Map()));
-      let byPort = byIp.get(server.endpoint.ip);
-      if (byPort === undefined) byIp.set(server.endpoint.ip, (byPort = new Map()));
-      byPort.set(server.endpoint.port, server);
+      this.byEndpoint.set(protocol, server.endpoint.ip, server.endpoint.port, server);
     } else if (server.learnt === 'policy' && learnt !== 'policy') {
       server.learnt = learnt;
     }
@@ -209,11 +202,7 @@ export class ServerRegistry {
     if (oldest !== undefined) {
       for (const key of [...oldest.warm.keys()]) this.forget(`${oldest.key} ${key}`);
       this.servers.delete(oldest.key);
-      const byIp = this.byEndpoint.get(oldest.protocol);
-      const byPort = byIp?.get(oldest.endpoint.ip);
-      byPort?.delete(oldest.endpoint.port);
-      if (byPort?.size === 0) byIp?.delete(oldest.endpoint.ip);
-      if (byIp?.size === 0) this.byEndpoint.delete(oldest.protocol);
+      this.byEndpoint.delete(oldest.protocol, oldest.endpoint.ip, oldest.endpoint.port);
       this.evicted++;
     }
   }

@@ -10,6 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Endpoint } from '../../analyzers/analyzer.js';
+import { EndpointMap } from '../endpoint-map.js';
 import { OpenQueries } from './open-queries.js';
 import type { OpenQuery, OpenQueryDrop } from './open-queries.js';
 import { pruneState } from './retention.js';
@@ -50,12 +51,8 @@ function newestTs(op: Exclude<RowOp, { op: 'metric_window' }>): number {
 
 export class BatchWriter {
   private readonly stmts: WriteStatements;
-  /**
-   * Server ids by protocol → ip → port: three lookups of strings whose hashes V8 has already cached
-   * (the flow's own ip string), so the hot path builds no key string, and holds nothing per flow.
-   */
-  private readonly serverIds = new Map<string, Map<string, Map<number, number>>>();
-  private serverIdCount = 0;
+  /** Server ids by protocol, ip and port: the hot path builds no key string, and holds nothing per flow. */
+  private readonly serverIds = new EndpointMap<number>();
   private readonly openQueries: OpenQueries;
 
   constructor(
@@ -108,7 +105,7 @@ export class BatchWriter {
     } catch (err) {
       // The commit failed: nothing of this batch is in the file, and cached server ids and remembered
       // query rowids may name rolled-back rows.
-      this.clearServerIds();
+      this.serverIds.clear();
       this.out.bump('state.open_query_dropped', this.openQueries.clear());
       this.out.bump('state.flush_failed');
       this.out.bump('state.rows_lost', batch.length);
@@ -282,7 +279,7 @@ export class BatchWriter {
 
   private serverId(protocol: string, server: Endpoint, ts: number, learnt: Learnt | null): number {
     if (learnt === null) {
-      const cached = this.serverIds.get(protocol)?.get(server.ip)?.get(server.port);
+      const cached = this.serverIds.get(protocol, server.ip, server.port);
       if (cached !== undefined) return cached;
     }
     const row =
@@ -291,21 +288,11 @@ export class BatchWriter {
         : this.stmts.upsertServerExplicit.get(server.ip, server.port, protocol, ts, ts, learnt);
     // RETURNING always yields the row of an upsert; a missing row would be a SQLite bug, surfaced as a batch failure.
     if (row === undefined) throw new Error('server upsert returned no id');
-    if (this.serverIdCount >= MAX_SERVER_ID_CACHE) {
-      this.clearServerIds();
+    if (this.serverIds.size >= MAX_SERVER_ID_CACHE) {
+      this.serverIds.clear();
       this.out.bump('state.server_cache_reset');
     }
-    let byIp = this.serverIds.get(protocol);
-    if (byIp === undefined) this.serverIds.set(protocol, (byIp = new Map()));
-    let byPort = byIp.get(server.ip);
-    if (byPort === undefined) byIp.set(server.ip, (byPort = new Map()));
-    if (!byPort.has(server.port)) this.serverIdCount++;
-    byPort.set(server.port, row.id);
+    this.serverIds.set(protocol, server.ip, server.port, row.id);
     return row.id;
-  }
-
-  private clearServerIds(): void {
-    this.serverIds.clear();
-    this.serverIdCount = 0;
   }
 }
