@@ -30,6 +30,7 @@ import { createPipeline } from '../analyzers/flows/pipeline.js';
 import { DEFAULT_CONCURRENT_FLOWS, DEFAULT_PACKETS, writeOpenNapCapture } from './generate-opennap-capture.js';
 import type { GeneratorOptions, GeneratorSummary } from './generate-opennap-capture.js';
 import { positiveInt, readOptions } from './bench-args.js';
+import { applyV8Tuning } from '../daemon/v8-tuning.js';
 
 /** Targets of issue 3. */
 export const TARGET_PACKETS_PER_S = 300_000;
@@ -218,6 +219,8 @@ function fmt(n: number): string {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
+    // Every stage runs with the V8 settings of an `active-router` process (daemon/v8-tuning.ts), as `replay` does.
+    applyV8Tuning();
     const [, stage, file] = argv;
     if (stage !== 'read' && stage !== 'decode' && stage !== 'pipeline' && stage !== 'full' && stage !== 'full-thread') throw new Error(`unknown stage ${String(stage)}`);
     if (file === undefined) throw new Error('--child needs a file');

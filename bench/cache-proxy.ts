@@ -28,6 +28,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { applyV8Tuning } from '../daemon/v8-tuning.js';
 import {
   assignFilesToPeers,
   directoryCatalogue,
@@ -76,6 +77,8 @@ type ChildMessage = { kind: 'ready'; port: number } | { kind: 'stats'; stats: un
 type ParentMessage = { kind: 'stats' } | { kind: 'cpu' } | { kind: 'stop' };
 
 async function runChild(role: string, originPort: number): Promise<void> {
+  // As in an `active-router` process (daemon/v8-tuning.ts).
+  applyV8Tuning();
   let target: { stats(): unknown; stop(): Promise<void>; address(): { port: number } };
   if (role === 'server') {
     const server = new OpenNapServer({ host: LOOPBACK, port: 0 });

@@ -27,6 +27,7 @@ import { serializeSearch } from '../opennap/search-expression.js';
 import { OpenNapServer } from '../opennap/server.js';
 import type { ServerStatsSnapshot } from '../opennap/server-stats.js';
 import { ZipfSampler } from '../opennap/zipf.js';
+import { applyV8Tuning } from '../daemon/v8-tuning.js';
 import { connectSearchLoad, cpuMicros, machineBusyMicros, newTally, summarize } from './search-load.js';
 import type { LoadSummary, SearchLoadConnection } from './search-load.js';
 
@@ -258,6 +259,8 @@ function printTable(rows: readonly ScenarioResult[]): void {
 }
 
 async function main(): Promise<void> {
+  // Both servers run with the V8 settings of an `active-router` process (daemon/v8-tuning.ts).
+  if (process.argv.includes('--child') || process.argv.includes('--child-baseline')) applyV8Tuning();
   if (process.argv.includes('--child')) {
     await runChild();
     return;

@@ -14,6 +14,7 @@ import { registerCleanupCommand } from './cleanup-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerServersCommand } from './servers-command.js';
 import { registerTestnetCommand } from './testnet-command.js';
+import { applyV8Tuning } from '../v8-tuning.js';
 
 export function buildProgram(): Command {
   const program = new Command('active-router')
@@ -49,4 +50,5 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+applyV8Tuning();
 await main(process.argv);

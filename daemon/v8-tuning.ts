@@ -1,0 +1,28 @@
+/**
+ * Process-wide V8 settings of every `active-router` command, applied once at
+ * start-up (daemon/cli/main.ts, and the benchmarks' children that stand for a
+ * command). Each is a documented V8 flag, set at run time because it takes
+ * effect at the next garbage collection.
+ *
+ * `--no-concurrent-array-buffer-sweeping`: Node allocates a fresh backing
+ * store (malloc) for every socket read, and V8 frees the dead ones on a
+ * background thread. With hundreds of sockets, that thread's frees and the
+ * main thread's mallocs fight over glibc's arena lock: `perf` on the OpenNap
+ * server at 200 clients × 4 searches showed the main thread sleeping in
+ * `__lll_lock_wait_private` and the process at 109 % of a core. Freeing on
+ * the main thread during the scavenge it already runs took the server to
+ * 100 % and 5.7 → 5.0 and 7.5 → 5.8 µs per search in paired runs
+ * (bench/opennap-server.ts, BENCHMARKS.md).
+ */
+import { setFlagsFromString } from 'node:v8';
+
+export const V8_FLAGS: readonly string[] = ['--no-concurrent-array-buffer-sweeping'];
+
+let applied = false;
+
+/** Applies V8_FLAGS once per process (idempotent). */
+export function applyV8Tuning(): void {
+  if (applied) return;
+  applied = true;
+  for (const flag of V8_FLAGS) setFlagsFromString(flag);
+}
