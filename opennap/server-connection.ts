@@ -7,10 +7,11 @@
  *
  * While the server handles one read (`batch` … `flush`), everything sent to
  * this client is gathered and leaves in one socket write: the bytes
- * themselves when there is one answer (most reads under many clients carry
- * one search), one concatenation when several. That is cheaper per search
- * than cork/uncork, which queues every write in the stream and hands the
- * kernel a writev of them.
+ * themselves when there is one frame, else one concatenation of the frames
+ * (a search's pre-encoded 201s and its 202 are queued one by one, so they are
+ * copied once, straight into the write). That is cheaper per search than
+ * cork/uncork, which queues every write in the stream and hands the kernel a
+ * writev of them.
  */
 import type { Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from './codec.js';

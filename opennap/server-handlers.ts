@@ -24,7 +24,7 @@ import {
 import { keywordsOf } from './search-expression.js';
 import type { ClientConnection } from './server-connection.js';
 import type { ServerFile, ServerUser } from './server-model.js';
-import { encodeResults, encodeSearchError, findResults } from './server-search.js';
+import { END_FRAME, encodeSearchError, findResults } from './server-search.js';
 import type { QueryCache } from './server-search.js';
 import type { ServerCounters } from './server-stats.js';
 import { isValidNick } from './user-registry.js';
@@ -205,7 +205,10 @@ function handleSearch(ctx: ServerContext, conn: ClientConnection, user: ServerUs
   }
   const files = findResults(ctx.index, user, parsed.query);
   ctx.counters.resultsSent += files.length;
-  conn.send(encodeResults(files));
+  // Each file's 201 is pre-encoded: queued as is, it is copied once, into the read's one write
+  // (server-connection.ts), instead of into an answer buffer first and into the write after.
+  for (const f of files) conn.send(f.resultFrame);
+  conn.send(END_FRAME);
 }
 
 function handleShare(ctx: ServerContext, conn: ClientConnection, user: ServerUser, text: string): void {
