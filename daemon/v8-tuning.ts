@@ -14,17 +14,19 @@
  * 100 % and 5.7 → 5.0 and 7.5 → 5.8 µs per search in paired runs
  * (bench/opennap-server.ts, BENCHMARKS.md).
  *
- * `--heap-growing-percent=40`: V8 lets the old generation grow up to several
+ * `--heap-growing-percent=100`: V8 lets the old generation grow up to several
  * times its live size before the next full collection. The daemon's live set
  * is bounded (flow table, queues), and its budget is peak RSS: with 100,000
  * open flows (139 MB live after a full GC) V8's own choice peaked at
- * 267-301 MB, over the 300 MB target once; growing by 40 % between full
- * collections peaks at 257-261 MB, at no throughput cost beyond the noise
- * (bench/analyzer.ts). 20 % saved no more; 80 % peaked at 272 MB.
+ * 270-301 MB in ten runs, six of them at 299 MB or more (target < 300);
+ * doubling at most between full collections peaks at 273-286 MB, with no
+ * throughput change beyond the noise in seven paired runs of `replay`
+ * (bench/analyzer.ts). 40 % peaked at 257-261 MB but cost 11 % of the
+ * throughput (four pairs: more full collections of a small heap).
  */
 import { setFlagsFromString } from 'node:v8';
 
-export const V8_FLAGS: readonly string[] = ['--no-concurrent-array-buffer-sweeping', '--heap-growing-percent=40'];
+export const V8_FLAGS: readonly string[] = ['--no-concurrent-array-buffer-sweeping', '--heap-growing-percent=100'];
 
 let applied = false;
 
