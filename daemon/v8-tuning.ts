@@ -1,7 +1,7 @@
 /**
  * Process-wide V8 settings of every `active-router` command, applied once at
  * start-up (daemon/cli/main.ts, and the benchmarks' children that stand for a
- * command). Each is a documented V8 flag, set at run time because it takes
+ * command). Each is a flag `node --v8-options` lists, set at run time: it takes
  * effect at the next garbage collection.
  *
  * `--no-concurrent-array-buffer-sweeping`: Node allocates a fresh backing
