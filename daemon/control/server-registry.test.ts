@@ -1,7 +1,7 @@
 // The registry the manager reads: metrics per server, and warm-start answers bounded by bytes.
 import { describe, expect, it } from 'vitest';
 import type { QueryDoneEvent } from '../../analyzers/events.js';
-import { MAX_ASKED_ONCE, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
+import { FIRST_QUERY_COPIES_PER_S, MAX_ASKED_ONCE, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
 
 const server = { ip: '10.0.1.10', port: 8888 };
 const client = { ip: '10.0.2.8', port: 40000 };
@@ -81,7 +81,7 @@ describe('ServerRegistry', () => {
   });
 
   it("asks for a keyword set's results from its second query on, then again once the kept answer is stale", () => {
-    const r = new ServerRegistry({ queryRateN: 5 });
+    const r = new ServerRegistry({ queryRateN: 5, firstQueryCopiesPerS: 0 });
     const other = { ip: '10.0.1.11', port: 8888 };
     expect(r.wantsResults('opennap', server, ['rock', 'blue'])).toBe(false); // a one-off search is never copied
     expect(r.wantsResults('opennap', other, ['blue', 'rock'])).toBe(false); // per server
@@ -96,9 +96,23 @@ describe('ServerRegistry', () => {
   });
 
   it('forgets the oldest keyword set asked once beyond its bound', () => {
-    const r = new ServerRegistry({ queryRateN: 5 });
+    const r = new ServerRegistry({ queryRateN: 5, firstQueryCopiesPerS: 0 });
     for (let i = 0; i <= MAX_ASKED_ONCE; i++) r.wantsResults('opennap', server, [`k${i}`]);
     expect(r.wantsResults('opennap', server, ['k0'])).toBe(false); // forgotten: counts as a first query again
     expect(r.wantsResults('opennap', server, [`k${MAX_ASKED_ONCE}`])).toBe(true);
+  });
+
+  it('copies first queries too, up to FIRST_QUERY_COPIES_PER_S per second of capture time', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    const first = (prefix: string): boolean[] =>
+      Array.from({ length: FIRST_QUERY_COPIES_PER_S + 1 }, (_, i) => r.wantsResults('opennap', server, [`${prefix}${i}`]));
+    const burst = first('a');
+    expect(burst.filter(Boolean)).toHaveLength(FIRST_QUERY_COPIES_PER_S); // one second's worth at once
+    expect(burst[FIRST_QUERY_COPIES_PER_S]).toBe(false); // then remembered as asked once
+    expect(r.wantsResults('opennap', server, [`a${FIRST_QUERY_COPIES_PER_S}`])).toBe(true); // its second query
+    r.onEvent(done('jazz', 10, 500)); // half a second of capture time later: half the budget back
+    expect(first('b').filter(Boolean)).toHaveLength(FIRST_QUERY_COPIES_PER_S / 2);
+    r.onEvent(done('jazz', 10, 100_000)); // a long pause refills no more than one second's worth
+    expect(first('c').filter(Boolean)).toHaveLength(FIRST_QUERY_COPIES_PER_S);
   });
 });
