@@ -8,9 +8,11 @@ import type { ProtocolName } from './types.js';
 export const DEFAULTS = {
   interfaces: ['any'],
   snaplen: 65_535,
-  // 64 MB: at 100,000 packets/s a 16 MB ring overflowed during the daemon's short pauses (GC, a
-  // batch handed to the writer, the status tick) although it kept up on average (BENCHMARKS.md).
-  captureBufferMB: 64,
+  // 128 MB: at 100,000 packets/s a 16 MB ring overflowed during the daemon's short pauses (GC, a
+  // batch handed to the writer, the status tick) although it kept up on average, and 64 MB still
+  // dropped in 4 of 28 runs on a slow machine (0.1-0.8 %), 128 MB in none of 8 alternated with 64
+  // (BENCHMARKS.md). Zeek's AF_PACKET ring defaults to 128 MB too.
+  captureBufferMB: 128,
   learn: true,
   // OpenNap servers commonly listen on 8888 and 7777; mainline DHT nodes on 6881. The grid protocol is ours
   // and has no conventional port, so its servers are found by probing (learn) or named in `watch`.

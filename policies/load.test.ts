@@ -26,7 +26,7 @@ describe('loadPolicy: good policies', () => {
     expect(r.policy).toEqual({
       source: F,
       interfaces: ['any'],
-      capture: { snaplen: 65535, bufferBytes: 64 * 1024 * 1024 },
+      capture: { snaplen: 65535, bufferBytes: 128 * 1024 * 1024 },
       watch: [],
       learn: true,
       protocols: {

@@ -77,7 +77,7 @@ const sock = dgram.createSocket('udp4');
 const payload = Buffer.alloc(Number(udpPayload), 0x61);
 for (let i = 0; i < Number(udpCount); i++) {
   await new Promise((res, rej) => sock.send(payload, Number(udpPort), host, (e) => (e ? rej(e) : res())));
-  // Bursts of 50 then a pause: a steady ~20k packets/s, well inside what the 64 MiB ring absorbs.
+  // Bursts of 50 then a pause: a steady ~20k packets/s, well inside what the default ring absorbs.
   if (i % 50 === 49) await new Promise((res) => setTimeout(res, 2));
 }
 sock.close();

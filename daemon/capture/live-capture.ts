@@ -42,10 +42,11 @@ export const DEFAULT_SNAPLEN = 65_535;
 export const MAX_SNAPLEN = 65_535;
 /**
  * Default ring size per interface. With TSO/GSO each ring slot is ~64 KB, so a
- * small ring holds few packets and drops under bursts; 64 MiB holds ~1000
- * super-frames or far more ordinary ones.
+ * small ring holds few packets and drops under bursts; 128 MiB (the policy's
+ * default, policies/defaults.ts) holds ~2000 super-frames or far more
+ * ordinary ones.
  */
-export const DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_BUFFER_BYTES = 128 * 1024 * 1024;
 /** Smallest ring we accept: below a few slots the kernel drops at once. */
 export const MIN_BUFFER_BYTES = 1024 * 1024;
 /** `cap` passes the size as a signed 32-bit int. */
