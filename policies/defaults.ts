@@ -10,7 +10,7 @@ export const DEFAULTS = {
   snaplen: 65_535,
   // 128 MB: at 100,000 packets/s a 16 MB ring overflowed during the daemon's short pauses (GC, a
   // batch handed to the writer, the status tick) although it kept up on average, and 64 MB still
-  // dropped in 4 of 28 runs on a slow machine (0.1-0.8 %), 128 MB in none of 8 alternated with 64
+  // dropped in 4 of 28 runs on a slow machine (0.1-0.8 %), 128 MB in none of 12 (8 alternated with 64)
   // (BENCHMARKS.md). Zeek's AF_PACKET ring defaults to 128 MB too.
   captureBufferMB: 128,
   learn: true,
