@@ -45,6 +45,11 @@ export interface StateWriterOptions {
 type QueryRowOp = Extract<RowOp, { op: 'query' }>;
 type SessionRowOp = Extract<RowOp, { op: 'session_open' | 'session_update' }>;
 
+/** Whether an op and an event (or two ops) name the same server of the same protocol. */
+function sameServer(a: { protocol: string; server: Endpoint }, b: { protocol: string; server: Endpoint }): boolean {
+  return a.protocol === b.protocol && a.server.ip === b.server.ip && a.server.port === b.server.port;
+}
+
 export class StateWriter {
   private readonly queue: BoundedQueue<RowOp>;
   /**
@@ -182,8 +187,7 @@ export class StateWriter {
     for (let i = 0; i < queued.length; i++) {
       const q = queued[i]!;
       // A validated query op matched on seq and query time has already checked those fields of the event.
-      if (q.seq !== event.seq || q.ts !== event.queryTs || q.protocol !== event.protocol) continue;
-      if (q.server.ip !== event.server.ip || q.server.port !== event.server.port) continue;
+      if (q.seq !== event.seq || q.ts !== event.queryTs || !sameServer(q, event)) continue;
       // After its end nothing folds into a query; nor after a repeated response, which goes into the
       // queue as an op of its own: an end folded now would overtake it.
       if (done || q.firstResponseTs !== null) {
@@ -209,7 +213,7 @@ export class StateWriter {
   private foldSessionUpdate(op: SessionRowOp): boolean {
     if (this.closed) return false;
     const q = this.queuedSessions.get(op.client);
-    if (q === undefined || q.protocol !== op.protocol || q.server.ip !== op.server.ip || q.server.port !== op.server.port) return false;
+    if (q === undefined || !sameServer(q, op)) return false;
     if (op.nick !== null) q.nick = op.nick;
     if (op.files !== null) q.files = op.files;
     if (op.lastSeen > q.lastSeen) q.lastSeen = op.lastSeen;
