@@ -86,6 +86,7 @@ export class ServerRegistry {
   /** Newest capture time seen. */
   private lastTs = 0;
   /** Token bucket of first-query copies (FIRST_QUERY_COPIES_PER_S), refilled by capture time. */
+  private readonly firstCopyRate: number;
   private firstCopyTokens: number;
   private firstCopyRefilledAt = 0;
   evicted = 0;
@@ -100,7 +101,8 @@ export class ServerRegistry {
       firstQueryCopiesPerS?: number;
     },
   ) {
-    this.firstCopyTokens = this.firstCopyRate();
+    this.firstCopyRate = options.firstQueryCopiesPerS ?? FIRST_QUERY_COPIES_PER_S;
+    this.firstCopyTokens = this.firstCopyRate;
   }
 
   /**
@@ -124,13 +126,9 @@ export class ServerRegistry {
     return false;
   }
 
-  private firstCopyRate(): number {
-    return this.options.firstQueryCopiesPerS ?? FIRST_QUERY_COPIES_PER_S;
-  }
-
   /** Takes one first-query copy from the bucket, refilled for the capture time passed since the last take. */
   private takeFirstCopy(): boolean {
-    const rate = this.firstCopyRate();
+    const rate = this.firstCopyRate;
     if (this.lastTs > this.firstCopyRefilledAt) {
       this.firstCopyTokens = Math.min(rate, this.firstCopyTokens + ((this.lastTs - this.firstCopyRefilledAt) / 1000) * rate);
       this.firstCopyRefilledAt = this.lastTs;
