@@ -28,6 +28,12 @@ function isConstraintError(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
 }
 
+/** A server row as the batch writer last saw it. */
+interface CachedServer {
+  id: number;
+  learnt: Learnt | null;
+}
+
 type QueryOp = Extract<RowOp, { op: 'query' | 'first_response' | 'query_done' }>;
 
 /** Where the batch writer's counts and failures go (the StateWriter's counters, or the thread's replies). */
@@ -51,8 +57,11 @@ function newestTs(op: Exclude<RowOp, { op: 'metric_window' }>): number {
 
 export class BatchWriter {
   private readonly stmts: WriteStatements;
-  /** Server ids by protocol, ip and port: the hot path builds no key string, and holds nothing per flow. */
-  private readonly serverIds = new EndpointMap<number>();
+  /**
+   * Server ids by protocol, ip and port (the hot path builds no key string, and holds nothing per flow),
+   * with the `learnt` label the row holds when this writer wrote or read it (null: not known).
+   */
+  private readonly serverIds = new EndpointMap<CachedServer>();
   private readonly openQueries: OpenQueries;
 
   constructor(
@@ -278,21 +287,22 @@ export class BatchWriter {
   }
 
   private serverId(protocol: string, server: Endpoint, ts: number, learnt: Learnt | null): number {
-    if (learnt === null) {
-      const cached = this.serverIds.get(protocol, server.ip, server.port);
-      if (cached !== undefined) return cached;
-    }
+    const cached = this.serverIds.get(protocol, server.ip, server.port);
+    // An explicit event upserts only when it would change the label ('policy' is never downgraded):
+    // every session's confirmation names its server again, and the upsert cost 8 µs each time.
+    // last_seen is kept by the batch's touch either way.
+    if (cached !== undefined && (learnt === null || cached.learnt === learnt || cached.learnt === 'policy')) return cached.id;
     const row =
       learnt === null
         ? this.stmts.upsertServerImplicit.get(server.ip, server.port, protocol, ts, ts)
         : this.stmts.upsertServerExplicit.get(server.ip, server.port, protocol, ts, ts, learnt);
     // RETURNING always yields the row of an upsert; a missing row would be a SQLite bug, surfaced as a batch failure.
     if (row === undefined) throw new Error('server upsert returned no id');
-    if (this.serverIds.size >= MAX_SERVER_ID_CACHE) {
+    if (cached === undefined && this.serverIds.size >= MAX_SERVER_ID_CACHE) {
       this.serverIds.clear();
       this.out.bump('state.server_cache_reset');
     }
-    this.serverIds.set(protocol, server.ip, server.port, row.id);
+    this.serverIds.set(protocol, server.ip, server.port, { id: row.id, learnt: row.learnt });
     return row.id;
   }
 }

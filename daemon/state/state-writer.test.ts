@@ -137,6 +137,23 @@ describe('StateWriter → StateReader round trip', () => {
     ]);
   });
 
+  it('follows a server label across batches, where the cached id skips unchanged labels', () => {
+    const { writer, reader } = open();
+    const label = (): string | undefined => reader.listServers()[0]?.learnt;
+    writer.enqueue(q(A, 0, 100)); // implied by a query: 'port'
+    writer.flush();
+    expect(label()).toBe('port');
+    writer.enqueue({ kind: 'server_seen', protocol: P, server: S, ts: 200, learnt: 'port' });
+    writer.enqueue({ kind: 'server_seen', protocol: P, server: S, ts: 300, learnt: 'probe' });
+    writer.flush();
+    expect(label()).toBe('probe');
+    writer.registerServer(S, P, 'policy', 400);
+    writer.flush();
+    writer.enqueue({ kind: 'server_seen', protocol: P, server: S, ts: 500, learnt: 'probe' });
+    writer.flush();
+    expect(reader.listServers().map((s) => [s.learnt, s.firstSeen, s.lastSeen])).toEqual([['policy', 100, 500]]);
+  });
+
   it('counts invalid events and a failed row without losing the rest of the batch', () => {
     const { writer, reader } = open();
     expect(writer.enqueue({ ...q(A, 0, 1), ts: Number.NaN } as AnalyzerEvent)).toBe(false);

@@ -8,23 +8,24 @@
  * insertQuery with the query's fields NULL.
  */
 import type Database from 'better-sqlite3';
+import type { Learnt } from './row-ops.js';
 
 export function prepareWriteStatements(db: Database.Database) {
   return {
     /** Creates or touches a server named by an explicit event; a 'policy' label is never downgraded. */
-    upsertServerExplicit: db.prepare<[string, number, string, number, number, string], { id: number }>(
+    upsertServerExplicit: db.prepare<[string, number, string, number, number, string], { id: number; learnt: Learnt }>(
       `INSERT INTO servers (ip, port, protocol, first_seen, last_seen, learnt) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (ip, port, protocol) DO UPDATE SET
          last_seen = max(last_seen, excluded.last_seen),
          first_seen = min(first_seen, excluded.first_seen),
          learnt = CASE WHEN learnt = 'policy' THEN learnt ELSE excluded.learnt END
-       RETURNING id`,
+       RETURNING id, learnt`,
     ),
     /** Creates a server implied by a query/session event (as 'port'), or finds it. */
-    upsertServerImplicit: db.prepare<[string, number, string, number, number], { id: number }>(
+    upsertServerImplicit: db.prepare<[string, number, string, number, number], { id: number; learnt: Learnt }>(
       `INSERT INTO servers (ip, port, protocol, first_seen, last_seen, learnt) VALUES (?, ?, ?, ?, ?, 'port')
        ON CONFLICT (ip, port, protocol) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)
-       RETURNING id`,
+       RETURNING id, learnt`,
     ),
     touchServer: db.prepare<[number, number]>(`UPDATE servers SET last_seen = max(last_seen, ?) WHERE id = ?`),
     /** A query row with what the batch knows of it (its first response and end when they came in the same batch). */
