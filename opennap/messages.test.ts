@@ -4,7 +4,7 @@ import { splitFields } from './fields.js';
 import { ipToNapster, napsterToIp } from './ip-address.js';
 import {
   buildDownloadAck, buildLogin, buildSearchResult, buildShareFile, parseDownloadAck, parseFileRef, parseLogin,
-  parsePrivateMessage, parseSearchResult, parseServerStats, parseShareFile,
+  isValidShareFile, parsePrivateMessage, parseSearchResult, parseServerStats, parseShareFile,
 } from './messages.js';
 
 describe('splitFields', () => {
@@ -69,6 +69,36 @@ describe('typed messages', () => {
     const s = { filename: 'generic band - generic song.mp3', md5: 'b92870e0d41bc8e698cf2f0a1ddfeac7', size: 443332, bitrate: 128, freq: 44100, duration: 60 };
     expect(parseShareFile(buildShareFile(s))).toEqual({ kind: 'ok', value: s });
     expect(parseShareFile('"x" md5 big 1 2 3')).toMatchObject({ kind: 'error', code: 'opennap.share_bad_number' });
+  });
+  it.each([
+    ['"generic band - generic song.mp3" b9 443332 128 44100 60', true],
+    ['"x" md5 big 1 2 3', false],
+    ['"" md5 1 2 3 4', false],
+    ['"unterminated md5 1 2 3 4', false],
+    ['a b 1 2 3', false],
+    ['a b 1 2 3 4 extra', true],
+    ['a b 1 2 3 1234567890123456', false],
+    ['"say "hi"" b 1 2 3 4', true],
+  ])('isValidShareFile %s → %s', (text, valid) => {
+    expect(isValidShareFile(Buffer.from(text, 'latin1'), 0, text.length)).toBe(valid);
+  });
+  it('isValidShareFile accepts exactly what parseShareFile accepts, at any offset', () => {
+    // Texts made of the characters the tokenizer treats specially, so every branch is reached.
+    const unit = fc.constantFrom(' ', '"', '0', '7', 'a', 'é', '.');
+    // And field lists shaped like shares, so that valid ones come up often as well.
+    const name = fc.constantFrom('a', '"x y"', '""', '"q"z"', '"open', '');
+    const num = fc.constantFrom('0', '443332', '44100', '1234567890123456', '12a', '"7"', '');
+    const shareLike = fc
+      .tuple(name, fc.constantFrom('b9', '"m d"', ''), fc.array(num, { minLength: 2, maxLength: 6 }))
+      .map(([n, md5, nums]) => [n, md5, ...nums].join(' '));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit, maxLength: 40 }), shareLike), fc.string({ unit, maxLength: 4 }), fc.string({ unit, maxLength: 4 }), (text, before, after) => {
+        const buf = Buffer.from(before + text + after, 'latin1');
+        const expected = parseShareFile(text).kind === 'ok';
+        expect(isValidShareFile(buf, before.length, before.length + text.length)).toBe(expected);
+      }),
+      { numRuns: 5000 },
+    );
   });
   it('parses the napster.txt 201 example', () => {
     const r = parseSearchResult('"random band - random song.mp3" 7d733c1e7419674744768db71bff8bcd 2558199 128 44100 159 lefty 3437166285 4');

@@ -89,6 +89,49 @@ export function parseShareFile(text: string): ParseResult<SharedFile> {
   return ok({ filename, md5, size, bitrate, freq, duration });
 }
 
+/**
+ * Whether `parseShareFile` would accept the latin1 text of `buf[start, end)`,
+ * read from the bytes with no string made: the passive analyzer only counts
+ * shares, and building six field strings per share was 4 % of its time.
+ * Follows splitFields' tokenizing exactly (property-tested against it).
+ */
+export function isValidShareFile(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  let field = 0;
+  while (i < end && field < 6) {
+    while (i < end && buf[i] === 0x20) i++;
+    if (i >= end) break;
+    let from: number;
+    let to: number;
+    if (buf[i] === 0x22) {
+      // Quoted: closed by a quote followed by a space or the end; unterminated, it takes the rest.
+      from = i + 1;
+      let j = from;
+      while (j < end && !(buf[j] === 0x22 && (j + 1 === end || buf[j + 1] === 0x20))) j++;
+      to = j;
+      i = j < end ? j + 1 : end;
+    } else {
+      from = i;
+      while (i < end && buf[i] !== 0x20) i++;
+      to = i;
+    }
+    if (field === 0 && to === from) return false;
+    if (field >= 2 && !isUIntBytes(buf, from, to)) return false;
+    field++;
+  }
+  return field === 6;
+}
+
+/** parseUInt's rule on bytes: 1 to 15 decimal digits. */
+function isUIntBytes(buf: Buffer, from: number, to: number): boolean {
+  if (to === from || to - from > 15) return false;
+  for (let k = from; k < to; k++) {
+    const c = buf[k]!;
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 export function buildShareFile(s: SharedFile): string {
   return `${quote(s.filename)} ${s.md5} ${s.size} ${s.bitrate} ${s.freq} ${s.duration}`;
 }

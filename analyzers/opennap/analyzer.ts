@@ -15,7 +15,7 @@
 import type { AnalyzerContext, Direction, FlowEndReason, StreamAnalyzer } from '../analyzer.js';
 import { HEADER_BYTES } from '../../opennap/codec.js';
 import { CLIENT_TYPES, MessageType, SERVER_TYPES } from '../../opennap/message-types.js';
-import { isSearchRefusal, parseLogin, parseShareFile } from '../../opennap/messages.js';
+import { isSearchRefusal, isValidShareFile, parseLogin } from '../../opennap/messages.js';
 import { parseSearch } from '../../opennap/search-expression.js';
 import { ParseCache } from '../../opennap/parse-cache.js';
 import { OpenNapWeird } from './events.js';
@@ -358,7 +358,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
         return;
       }
       case MessageType.ShareFile:
-        if (parseShareFile(buf.toString('latin1', start, end)).kind === 'ok') {
+        if (isValidShareFile(buf, start, end)) {
           this.sharedFiles++;
           this.sharesChanged = true;
         }
