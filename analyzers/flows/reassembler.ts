@@ -127,16 +127,17 @@ export class Reassembler {
       const head = this.held?.[0];
       const room = head === undefined ? p.length : seqDiff(head.seq, this.next);
       if (room >= p.length) {
+        // All of it delivered (the usual case): return rather than make an empty view to end the loop.
         this.next = seqAdd(this.next, p.length);
         env.sink.data(this.dir, p, ts);
-        p = p.subarray(p.length);
-      } else {
-        const part = p.subarray(0, room);
-        this.next = seqAdd(this.next, room);
-        env.sink.data(this.dir, part, ts);
-        p = p.subarray(room);
-        s = this.next;
+        this.drain(ts, env);
+        return;
       }
+      const part = p.subarray(0, room);
+      this.next = seqAdd(this.next, room);
+      env.sink.data(this.dir, part, ts);
+      p = p.subarray(room);
+      s = this.next;
       this.drain(ts, env);
     }
   }
