@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PcapFileError, PcapFormatError } from './errors.js';
 import { LINKTYPE_ETHERNET } from './link-types.js';
@@ -77,5 +78,78 @@ describe('pcap files', () => {
     await expect(readPcapFile(txt, () => {})).rejects.toMatchObject({ name: 'PcapFormatError', code: 'PCAP_BAD_MAGIC' });
     await expect(readPcapFile(txt, () => {})).rejects.toBeInstanceOf(PcapFormatError);
     expect(() => PcapWriter.open(join(dir, 'no/such/dir.pcap'), { linkType: 1 })).toThrow(PcapFileError);
+  });
+});
+
+describe('gzip-compressed pcap files', () => {
+  /** A pcap file of `n` sample frames, as bytes, and the frames. */
+  function pcapBytes(name: string, n: number): { bytes: Buffer; frames: Buffer[] } {
+    const path = join(dir, name);
+    const frames = sampleFrames(n);
+    const w = PcapWriter.open(path, { linkType: LINKTYPE_ETHERNET });
+    for (const f of frames) w.write(f.frame, f.ts);
+    w.close();
+    return { bytes: readFileSync(path), frames: frames.map((f) => f.frame) };
+  }
+
+  /** Frame by frame byte equality (a deep toEqual of thousands of Buffers takes seconds). */
+  function sameFrames(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+    return a.length === b.length && a.every((f, i) => f.equals(b[i]!));
+  }
+
+  async function readAll(path: string): Promise<{ got: Buffer[]; result: Awaited<ReturnType<typeof readPcapFile>> }> {
+    const got: Buffer[] = [];
+    const result = await readPcapFile(path, (_l, frame) => got.push(Buffer.from(frame)));
+    return { got, result };
+  }
+
+  it('reads a .pcap.gz as the pcap it holds, also made of concatenated gzip members', async () => {
+    // Enough frames that records span the decompressor's output chunks.
+    const { bytes, frames } = pcapBytes('gz-src.pcap', 6000);
+    const whole = join(dir, 'whole.pcap.gz');
+    writeFileSync(whole, gzipSync(bytes));
+    const a = await readAll(whole);
+    expect(a.result).toMatchObject({ kind: 'complete', format: 'pcap', frames: frames.length });
+    expect(sameFrames(a.got, frames)).toBe(true);
+    // `cat first.gz second.gz`, split in the middle of a record.
+    const cut = Math.floor(bytes.length / 2) + 3;
+    const members = join(dir, 'members.pcap.gz');
+    writeFileSync(members, Buffer.concat([gzipSync(bytes.subarray(0, cut)), gzipSync(bytes.subarray(cut))]));
+    const b = await readAll(members);
+    expect(b.result).toMatchObject({ kind: 'complete', frames: frames.length });
+    expect(sameFrames(b.got, frames)).toBe(true);
+  });
+
+  it('a gzip file cut short delivers what came before the cut and reports gzip.truncated', async () => {
+    const { bytes, frames } = pcapBytes('gz-cut.pcap', 3000);
+    const packed = gzipSync(bytes);
+    const path = join(dir, 'cut.pcap.gz');
+    writeFileSync(path, packed.subarray(0, Math.floor(packed.length * 0.6)));
+    const { got, result } = await readAll(path);
+    expect(result.kind).toBe('truncated');
+    expect(result.events['gzip.truncated']).toBe(1);
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.length).toBeLessThan(frames.length);
+    expect(sameFrames(got, frames.slice(0, got.length))).toBe(true);
+  });
+
+  it('damaged deflate data ends the read as corrupt, with no exception', async () => {
+    const header = gzipSync(Buffer.alloc(0)).subarray(0, 10);
+    const path = join(dir, 'damaged.pcap.gz');
+    // Block type 3 is reserved in deflate (RFC 1951): the decompressor stops with a data error.
+    writeFileSync(path, Buffer.concat([header, Buffer.from([0x07, 0xff, 0xff, 0xff])]));
+    const { result } = await readAll(path);
+    expect(result.kind).toBe('corrupt');
+    expect(result.events['gzip.corrupt']).toBe(1);
+  });
+
+  it('gzip around something else is not a capture; other compressors are named', async () => {
+    const text = join(dir, 'text.gz');
+    writeFileSync(text, gzipSync(Buffer.from('this is not a capture file\n')));
+    await expect(readPcapFile(text, () => {})).rejects.toBeInstanceOf(PcapFormatError);
+    await expect(readPcapFile(text, () => {})).rejects.toThrow(/in the decompressed gzip data/);
+    const xz = join(dir, 'capture.pcap.xz');
+    writeFileSync(xz, Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x04]));
+    await expect(readPcapFile(xz, () => {})).rejects.toThrow(/xz-compressed: decompress it first \(xz -dk\)/);
   });
 });
