@@ -85,14 +85,16 @@ export class PassiveAnalysis {
     };
   }
 
-  /** Expires idle flows (on capture time) and declares policy-named single servers. */
+  /** Expires idle flows and forgets clients not seen within the metric window (both on capture time). */
   housekeeping(nowTs: number): void {
-    this.pipeline.expire(Math.max(this.lastTs, nowTs));
+    const now = Math.max(this.lastTs, nowTs);
+    this.pipeline.expire(now);
+    this.servers.pruneClients(now - this.options.policy.metrics.windowMs);
   }
 
-  /** All counters: pipeline oddities and the state writer's. */
+  /** All counters: pipeline oddities, the server registry's evictions and the state writer's. */
   allCounters(): Record<string, number> {
-    return { ...this.counters.snapshot(), ...this.options.state.writer.counters() };
+    return { ...this.counters.snapshot(), ...this.servers.counters(), ...this.options.state.writer.counters() };
   }
 
   /** Ends every flow (shutdown, end of a replay) so their analyzers report what they hold. */

@@ -248,7 +248,7 @@ export class RouterDaemon {
       const snap = s.metrics.snapshot(now, windowMs);
       const address = endpointText(s.endpoint);
       return {
-        address, protocol: s.protocol, learnt: s.learnt, clients: s.clients.size,
+        address, protocol: s.protocol, learnt: s.learnt, clients: this.analysis.servers.clientsSince(s, now - windowMs),
         queries: snap.queries, answered: snap.answered, unanswered: snap.unanswered,
         rtAvgMs: snap.rtAvgMs, rtP50Ms: snap.rtP50Ms, rtP99Ms: snap.rtP99Ms, qrAvg: snap.qrAvg,
         phase: phases.get(address) ?? 'idle',

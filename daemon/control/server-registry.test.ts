@@ -1,7 +1,7 @@
 // The registry the manager reads: metrics per server, and warm-start answers bounded by bytes.
 import { describe, expect, it } from 'vitest';
 import type { QueryDoneEvent } from '../../analyzers/events.js';
-import { FIRST_QUERY_COPIES_PER_S, MAX_ASKED_ONCE, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
+import { FIRST_QUERY_COPIES_PER_S, MAX_ASKED_ONCE, MAX_CLIENTS_PER_SERVER, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
 
 const server = { ip: '10.0.1.10', port: 8888 };
 const client = { ip: '10.0.2.8', port: 40000 };
@@ -65,6 +65,31 @@ describe('ServerRegistry', () => {
     expect(again.firstSeen).toBe(9000);
     expect(again.metrics.snapshot(9000, 10_000).queries).toBe(1);
     expect(r.evicted).toBe(2);
+  });
+
+  it('counts the clients seen within a window and forgets older ones when pruned', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    const query = (ip: string, ts: number) =>
+      r.onEvent({ kind: 'query', protocol: 'opennap', server, client: { ip, port: 40000 }, seq: ts, keywords: ['k'], maxResults: 100, ts });
+    query('10.0.2.1', 1000);
+    query('10.0.2.2', 2000);
+    r.onEvent({ kind: 'login', protocol: 'opennap', server, client: { ip: '10.0.2.3', port: 40001 }, nick: 'n', ts: 3000 });
+    query('10.0.2.1', 4000); // seen again: counted once, with its newest time
+    const s = r.get(serverKey('opennap', server))!;
+    expect(r.clientsSince(s, 0)).toBe(3);
+    expect(r.clientsSince(s, 2500)).toBe(2);
+    r.pruneClients(2000);
+    expect([...s.clients.keys()].sort()).toEqual(['10.0.2.1', '10.0.2.3']);
+    expect(r.counters()).toEqual({});
+  });
+
+  it('keeps at most MAX_CLIENTS_PER_SERVER clients between prunes, counting the ones it drops', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    for (let i = 0; i < MAX_CLIENTS_PER_SERVER + 10; i++) {
+      r.onEvent({ kind: 'session_open', protocol: 'opennap', server, client: { ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, port: 40000 }, ts: 1000 });
+    }
+    expect(r.get(serverKey('opennap', server))!.clients.size).toBe(MAX_CLIENTS_PER_SERVER);
+    expect(r.counters()).toEqual({ 'registry.clients_evicted': 10 });
   });
 
   it('keeps one entry per protocol, address and port (the same address on two ports is two servers)', () => {

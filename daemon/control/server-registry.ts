@@ -15,6 +15,12 @@ import { formatAddress } from '../state/summary.js';
 
 /** Servers tracked at once; beyond it the least recently seen is dropped (counted). */
 export const MAX_TRACKED_SERVERS = 4096;
+/**
+ * Client addresses remembered per server between two prunes (housekeeping drops those not seen
+ * within the metric window every second); past it the longest-remembered one goes (counted), so a
+ * flood of new clients within one window cannot grow the registry without bound.
+ */
+export const MAX_CLIENTS_PER_SERVER = 65_536;
 
 /** Distinct answered queries kept per server for the warm start (≈ a popular catalogue's keywords). */
 export const MAX_WARM_ANSWERS = 4096;
@@ -55,7 +61,8 @@ export interface TrackedServer {
   learnt: 'port' | 'probe' | 'policy';
   firstSeen: number;
   lastSeen: number;
-  clients: Set<string>;
+  /** Client IP → capture time it was last seen (query, login, session open); pruned to the metric window. */
+  clients: Map<string, number>;
   metrics: ServerMetricsWindow;
   /** keyword key → the last answer seen, oldest first (Map keeps insertion order). */
   warm: Map<string, QueryDoneEvent>;
@@ -91,6 +98,7 @@ export class ServerRegistry {
   private firstCopyRefilledAt = 0;
   evicted = 0;
   warmEvicted = 0;
+  clientsEvicted = 0;
 
   constructor(
     private readonly options: {
@@ -145,7 +153,7 @@ export class ServerRegistry {
     switch (event.kind) {
       case 'query':
         server.metrics.recordQuery(event.ts);
-        server.clients.add(event.client.ip);
+        this.seeClient(server, event.client.ip, event.ts);
         return;
       case 'first_response':
         server.metrics.recordResponse(event.queryTs, event.ts);
@@ -155,11 +163,35 @@ export class ServerRegistry {
         return;
       case 'login':
       case 'session_open':
-        server.clients.add(event.client.ip);
+        this.seeClient(server, event.client.ip, event.ts);
         return;
       default:
         return;
     }
+  }
+
+  /** What the registry dropped to stay bounded, by stable name (only names with a count). */
+  counters(): Record<string, number> {
+    const all: [string, number][] = [
+      ['registry.servers_evicted', this.evicted],
+      ['registry.answers_evicted', this.warmEvicted],
+      ['registry.clients_evicted', this.clientsEvicted],
+    ];
+    return Object.fromEntries(all.filter(([, n]) => n > 0));
+  }
+
+  /** Forgets clients last seen at or before `beforeTs` (capture time), at every server. */
+  pruneClients(beforeTs: number): void {
+    for (const server of this.servers.values()) {
+      for (const [ip, ts] of server.clients) if (ts <= beforeTs) server.clients.delete(ip);
+    }
+  }
+
+  /** Clients of a server seen after `sinceTs` (capture time). */
+  clientsSince(server: TrackedServer, sinceTs: number): number {
+    let n = 0;
+    for (const ts of server.clients.values()) if (ts > sinceTs) n++;
+    return n;
   }
 
   /** Declares a server named by the policy, before any traffic is seen. */
@@ -195,7 +227,7 @@ export class ServerRegistry {
       const key = serverKey(protocol, endpoint);
       server = {
         key, endpoint: { ip: endpoint.ip, port: endpoint.port }, protocol, learnt, firstSeen: ts, lastSeen: ts,
-        clients: new Set(), metrics: new ServerMetricsWindow({ queryRateN: this.options.queryRateN }), warm: new Map(),
+        clients: new Map(), metrics: new ServerMetricsWindow({ queryRateN: this.options.queryRateN }), warm: new Map(),
       };
       this.servers.set(key, server);
       this.byEndpoint.set(protocol, server.endpoint.ip, server.endpoint.port, server);
@@ -204,6 +236,15 @@ export class ServerRegistry {
     }
     if (ts > server.lastSeen) server.lastSeen = ts;
     return server;
+  }
+
+  private seeClient(server: TrackedServer, ip: string, ts: number): void {
+    const clients = server.clients;
+    if (clients.size >= MAX_CLIENTS_PER_SERVER && !clients.has(ip)) {
+      clients.delete(clients.keys().next().value as string);
+      this.clientsEvicted++;
+    }
+    if (ts > (clients.get(ip) ?? -Infinity)) clients.set(ip, ts);
   }
 
   private remember(server: TrackedServer, event: QueryDoneEvent): void {
