@@ -1,7 +1,7 @@
 // The registry the manager reads: metrics per server, and warm-start answers bounded by bytes.
 import { describe, expect, it } from 'vitest';
 import type { QueryDoneEvent } from '../../analyzers/events.js';
-import { FIRST_QUERY_COPIES_PER_S, MAX_ASKED_ONCE, MAX_CLIENTS_PER_SERVER, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
+import { FIRST_QUERY_COPIES_PER_S, MAX_ASKED_ONCE, MAX_CLIENTS_PER_SERVER, MAX_CLIENTS_TOTAL, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
 
 const server = { ip: '10.0.1.10', port: 8888 };
 const client = { ip: '10.0.2.8', port: 40000 };
@@ -90,6 +90,24 @@ describe('ServerRegistry', () => {
     }
     expect(r.get(serverKey('opennap', server))!.clients.size).toBe(MAX_CLIENTS_PER_SERVER);
     expect(r.counters()).toEqual({ 'registry.clients_evicted': 10 });
+  });
+
+  it('keeps at most MAX_CLIENTS_TOTAL clients across servers, and a pruned or evicted server gives its room back', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    const perServer = MAX_CLIENTS_TOTAL / 4;
+    const srv = (k: number) => ({ ip: `10.1.0.${k}`, port: 8888 });
+    const open = (k: number, i: number, ts: number) =>
+      r.onEvent({ kind: 'session_open', protocol: 'opennap', server: srv(k), client: { ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, port: 40000 }, ts });
+    for (let k = 0; k < 4; k++) for (let i = 0; i < perServer; i++) open(k, i, 1000);
+    open(4, 0, 2000); // the fifth server starts with no client to give up: this one is not kept
+    expect(r.get(serverKey('opennap', srv(4)))!.clients.size).toBe(0);
+    open(0, perServer, 2000); // server 0 makes room from its own clients
+    expect(r.get(serverKey('opennap', srv(0)))!.clients.size).toBe(perServer);
+    expect(r.counters()).toEqual({ 'registry.clients_evicted': 2 });
+    r.pruneClients(1000); // all but the one seen at 2000
+    open(4, 0, 3000);
+    expect(r.get(serverKey('opennap', srv(4)))!.clients.size).toBe(1);
+    expect(r.counters()).toEqual({ 'registry.clients_evicted': 2 });
   });
 
   it('keeps one entry per protocol, address and port (the same address on two ports is two servers)', () => {

@@ -16,11 +16,13 @@ import { formatAddress } from '../state/summary.js';
 /** Servers tracked at once; beyond it the least recently seen is dropped (counted). */
 export const MAX_TRACKED_SERVERS = 4096;
 /**
- * Client addresses remembered per server between two prunes (housekeeping drops those not seen
- * within the metric window every second); past it the longest-remembered one goes (counted), so a
- * flood of new clients within one window cannot grow the registry without bound.
+ * Client addresses remembered between two prunes (housekeeping drops those not seen within the
+ * metric window every second), per server and across all servers: past either bound the server's
+ * longest-remembered client goes (counted), so a flood of new clients within one window cannot
+ * grow the registry without bound (~60 bytes an entry: 16 MB at the total bound).
  */
 export const MAX_CLIENTS_PER_SERVER = 65_536;
+export const MAX_CLIENTS_TOTAL = 262_144;
 
 /** Distinct answered queries kept per server for the warm start (≈ a popular catalogue's keywords). */
 export const MAX_WARM_ANSWERS = 4096;
@@ -99,6 +101,8 @@ export class ServerRegistry {
   evicted = 0;
   warmEvicted = 0;
   clientsEvicted = 0;
+  /** Clients remembered across all servers (MAX_CLIENTS_TOTAL). */
+  private clientCount = 0;
 
   constructor(
     private readonly options: {
@@ -183,7 +187,12 @@ export class ServerRegistry {
   /** Forgets clients last seen at or before `beforeTs` (capture time), at every server. */
   pruneClients(beforeTs: number): void {
     for (const server of this.servers.values()) {
-      for (const [ip, ts] of server.clients) if (ts <= beforeTs) server.clients.delete(ip);
+      for (const [ip, ts] of server.clients) {
+        if (ts <= beforeTs) {
+          server.clients.delete(ip);
+          this.clientCount--;
+        }
+      }
     }
   }
 
@@ -240,11 +249,21 @@ export class ServerRegistry {
 
   private seeClient(server: TrackedServer, ip: string, ts: number): void {
     const clients = server.clients;
-    if (clients.size >= MAX_CLIENTS_PER_SERVER && !clients.has(ip)) {
-      clients.delete(clients.keys().next().value as string);
-      this.clientsEvicted++;
+    const last = clients.get(ip);
+    if (last !== undefined) {
+      if (ts > last) clients.set(ip, ts);
+      return;
     }
-    if (ts > (clients.get(ip) ?? -Infinity)) clients.set(ip, ts);
+    if (clients.size >= MAX_CLIENTS_PER_SERVER || this.clientCount >= MAX_CLIENTS_TOTAL) {
+      // This server's longest-remembered client makes room; a server with none adds none.
+      const oldest = clients.keys().next();
+      this.clientsEvicted++;
+      if (oldest.done === true) return;
+      clients.delete(oldest.value);
+      this.clientCount--;
+    }
+    clients.set(ip, ts);
+    this.clientCount++;
   }
 
   private remember(server: TrackedServer, event: QueryDoneEvent): void {
@@ -281,6 +300,7 @@ export class ServerRegistry {
     for (const s of this.servers.values()) if (oldest === undefined || s.lastSeen < oldest.lastSeen) oldest = s;
     if (oldest !== undefined) {
       for (const key of [...oldest.warm.keys()]) this.forget(`${oldest.key} ${key}`);
+      this.clientCount -= oldest.clients.size;
       this.servers.delete(oldest.key);
       this.byEndpoint.delete(oldest.protocol, oldest.endpoint.ip, oldest.endpoint.port);
       this.evicted++;
