@@ -18,7 +18,7 @@ export const MAX_TRACKED_SERVERS = 4096;
 /**
  * Client addresses remembered between two prunes (housekeeping drops those not seen within the
  * metric window every second), per server and across all servers: past either bound the server's
- * longest-remembered client goes (counted), so a flood of new clients within one window cannot
+ * least recently seen client goes (counted), so a flood of new clients within one window cannot
  * grow the registry without bound (~60 bytes an entry: 16 MB at the total bound).
  */
 export const MAX_CLIENTS_PER_SERVER = 65_536;
@@ -63,7 +63,10 @@ export interface TrackedServer {
   learnt: 'port' | 'probe' | 'policy';
   firstSeen: number;
   lastSeen: number;
-  /** Client IP → capture time it was last seen (query, login, session open); pruned to the metric window. */
+  /**
+   * Client IP → capture time it was last seen (query, login, session open), in order of that time
+   * (a sighting moves its client to the end); pruned to the metric window.
+   */
   clients: Map<string, number>;
   metrics: ServerMetricsWindow;
   /** keyword key → the last answer seen, oldest first (Map keeps insertion order). */
@@ -184,14 +187,17 @@ export class ServerRegistry {
     return Object.fromEntries(all.filter(([, n]) => n > 0));
   }
 
-  /** Forgets clients last seen at or before `beforeTs` (capture time), at every server. */
+  /**
+   * Forgets clients last seen at or before `beforeTs` (capture time), at every server. Each server's
+   * map is in order of last sighting, so this stops at its first client seen since: the work is the
+   * clients forgotten, not the clients kept.
+   */
   pruneClients(beforeTs: number): void {
     for (const server of this.servers.values()) {
       for (const [ip, ts] of server.clients) {
-        if (ts <= beforeTs) {
-          server.clients.delete(ip);
-          this.clientCount--;
-        }
+        if (ts > beforeTs) break;
+        server.clients.delete(ip);
+        this.clientCount--;
       }
     }
   }
@@ -251,11 +257,13 @@ export class ServerRegistry {
     const clients = server.clients;
     const last = clients.get(ip);
     if (last !== undefined) {
-      if (ts > last) clients.set(ip, ts);
+      // Capture time only moves forward (across interfaces, nearly): re-inserting keeps the map in sighting order.
+      clients.delete(ip);
+      clients.set(ip, Math.max(ts, last));
       return;
     }
     if (clients.size >= MAX_CLIENTS_PER_SERVER || this.clientCount >= MAX_CLIENTS_TOTAL) {
-      // This server's longest-remembered client makes room; a server with none adds none.
+      // This server's least recently seen client makes room; a server with none adds none.
       const oldest = clients.keys().next();
       this.clientsEvicted++;
       if (oldest.done === true) return;
