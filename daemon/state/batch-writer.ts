@@ -28,10 +28,10 @@ function isConstraintError(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
 }
 
-/** A server row as the batch writer last saw it. */
+/** A server row as the batch writer last wrote it (servers are never deleted, so this stays true). */
 interface CachedServer {
   id: number;
-  learnt: Learnt | null;
+  learnt: Learnt;
 }
 
 type QueryOp = Extract<RowOp, { op: 'query' | 'first_response' | 'query_done' }>;
@@ -59,7 +59,7 @@ export class BatchWriter {
   private readonly stmts: WriteStatements;
   /**
    * Server ids by protocol, ip and port (the hot path builds no key string, and holds nothing per flow),
-   * with the `learnt` label the row holds when this writer wrote or read it (null: not known).
+   * with the `learnt` label the row holds.
    */
   private readonly serverIds = new EndpointMap<CachedServer>();
   private readonly openQueries: OpenQueries;
