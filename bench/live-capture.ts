@@ -6,7 +6,10 @@
  * the client namespace onto its veth at a fixed rate, while the daemon
  * (`active-router run`, measure-only policy) captures on the router's facing
  * interface. The daemon's status file gives the capture statistics
- * (`capture.<iface>.received`, `kernelDrops`, `delivered` = frames processed).
+ * (`capture.<iface>.received`, `kernelDrops`, `delivered` = frames processed);
+ * /proc gives how much of a core its main thread (capture and analysis) and
+ * all its threads used per second of sending: under 100 % for the main thread
+ * means it keeps that rate up indefinitely, not only while its ring has room.
  * The frames carry addresses of the capture, not of the test bed: the router
  * sees them (packet sockets see frames for other hosts) and drops them; they
  * never leave the namespaces this script made, which it removes at the end.
@@ -26,6 +29,7 @@ import { Testbed } from '../test-net/testbed.js';
 import { PAIR_ROUTER_IF_CLIENT, pairTopology } from '../test-net/topologies/pair.js';
 import { DEFAULT_PACKETS, writeOpenNapCapture } from './generate-opennap-capture.js';
 import { positiveInt, readOptions } from './bench-args.js';
+import { cpuSeconds } from './proc-cpu.js';
 import { DEFAULTS } from '../policies/defaults.js';
 
 /** The target rate of issue 3. */
@@ -177,7 +181,13 @@ async function main(): Promise<void> {
       const s = readCapture(statusFile, PAIR_ROUTER_IF_CLIENT);
       if (s !== null) samples.push(s);
     }, POLL_MS);
-    // -K preloads the file into memory so disk reads cannot slow the sender down.
+    // The daemon's CPU while the sender runs: its main thread (capture and analysis) below 100 % of a
+    // core means it keeps pace for as long as the load lasts, not only for as long as the ring holds.
+    // `ip netns exec` execs the daemon, so the child's pid is the daemon's (and its main thread's id).
+    const pid = daemon.child.pid ?? -1;
+    const cpuBefore = { all: cpuSeconds(pid), main: cpuSeconds(pid, pid) };
+    // -K preloads the file into memory so disk reads cannot slow the sender down (3–4 s for this
+    // capture, before the first packet leaves: the daemon idles meanwhile).
     const sendStartedAt = Date.now();
     const send = await tb.exec('client', 'tcpreplay', ['-K', '-i', senderIf, `--pps=${args.pps}`, `--limit=${args.packets}`, wire], { timeoutMs: 10 * 60_000 });
     const sentAt = Date.now();
@@ -196,6 +206,13 @@ async function main(): Promise<void> {
       } else if (Date.now() - lastChange >= QUIET_MS) break;
     }
     clearInterval(poller);
+    // CPU from before the send to when the daemon was done, over tcpreplay's own sending time: it
+    // idles through the preload, and any catch-up after the last packet counts (a share above 1
+    // would say the daemon could not keep this rate up).
+    const cpuAfter = { all: cpuSeconds(pid), main: cpuSeconds(pid, pid) };
+    const sendS = Math.max(0.001, tcpreplay?.seconds ?? (sentAt - sendStartedAt) / 1000);
+    const share = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : (b - a) / sendS);
+    const busy = { mainThread: share(cpuBefore.main, cpuAfter.main), allThreads: share(cpuBefore.all, cpuAfter.all) };
     const after = samples[samples.length - 1]!;
     await stopChild(daemon, 10_000);
 
@@ -203,18 +220,21 @@ async function main(): Promise<void> {
     const delivered = after.delivered - before.delivered;
     const kernelDrops = after.kernelDrops - before.kernelDrops;
     const ifaceDrops = after.ifaceDrops - before.ifaceDrops;
-    // Processing window: from the moment the sender started to the first status sample with the final
-    // count. The daemon writes its status from a timer on the same event loop that processes frames, so
-    // under load the samples are sparse and this is a lower bound on the rate it worked at.
+    // When the daemon was done: the first status sample with the final count, after the sender returned
+    // (the status is rewritten every second and polled every POLL_MS, so this is good to about a second).
     const endSample = samples.find((s) => s.delivered === after.delivered) ?? after;
-    const processingS = Math.max(0.001, (endSample.at - sendStartedAt) / 1000);
+    const doneAfterSenderS = Math.max(0, (endSample.at - sentAt) / 1000);
     const result = {
       when: new Date().toISOString(),
       command: `node dist/bench/live-capture.js ${process.argv.slice(2).join(' ')}`.trim(),
       capture: args.capture,
       requested: { packets: args.packets, pps: args.pps, bufferMB: args.bufferMB },
       sender: tcpreplay,
-      daemon: { received, delivered, kernelDrops, ifaceDrops, processingS, sustainedPps: delivered / processingS, statusSamples: samples.length },
+      daemon: {
+        received, delivered, kernelDrops, ifaceDrops, doneAfterSenderS, statusSamples: samples.length,
+        /** Cores the daemon used per second of sending (1 = one core busy all the time). */
+        coresWhileSending: busy,
+      },
       keptUp: kernelDrops === 0 && ifaceDrops === 0 && delivered >= (tcpreplay?.sent ?? args.packets),
       target: { pps: TARGET_PPS, kernelDrops: 0 },
     };
@@ -222,13 +242,18 @@ async function main(): Promise<void> {
     process.stdout.write(
       `  sender: ${tcpreplay === null ? 'no summary' : `${tcpreplay.sent} packets in ${tcpreplay.seconds.toFixed(2)} s = ${Math.round(tcpreplay.pps)} packets/s`}\n` +
         `  daemon: received ${received}, processed ${delivered}, kernel drops ${kernelDrops}, interface drops ${ifaceDrops}\n` +
-        `  daemon: ${Math.round(result.daemon.sustainedPps)} packets/s processed over ${processingS.toFixed(1)} s from the sender's start\n` +
+        `  daemon: every frame processed ${doneAfterSenderS.toFixed(1)} s after the sender finished (status sampled about once a second)\n` +
+        `  daemon CPU per second of sending: main thread ${pct(busy.mainThread)} of a core, all threads ${pct(busy.allThreads)}\n` +
         `  kept up: ${String(result.keptUp)}; wrote ${join(args.out, 'live-capture.json')}\n`,
     );
   } finally {
     await tb.down();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function pct(share: number | null): string {
+  return share === null ? 'unknown' : `${Math.round(share * 100)} %`;
 }
 
 main().catch((err: unknown) => {
