@@ -1,7 +1,7 @@
 // The registry the manager reads: metrics per server, and warm-start answers bounded by bytes.
 import { describe, expect, it } from 'vitest';
 import type { QueryDoneEvent } from '../../analyzers/events.js';
-import { FIRST_QUERY_COPIES_PER_S, MAX_ASKED_ONCE, MAX_CLIENTS_PER_SERVER, MAX_CLIENTS_TOTAL, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
+import { FIRST_QUERY_COPIES_PER_S, MAX_ASKED_ONCE, CLIENT_ORDER_SLACK_MS, MAX_CLIENTS_PER_SERVER, MAX_CLIENTS_TOTAL, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
 
 const server = { ip: '10.0.1.10', port: 8888 };
 const client = { ip: '10.0.2.8', port: 40000 };
@@ -81,6 +81,22 @@ describe('ServerRegistry', () => {
     r.pruneClients(2000);
     expect([...s.clients.keys()]).toEqual(['10.0.2.3', '10.0.2.1']); // in order of last sighting
     expect(r.counters()).toEqual({});
+  });
+
+  it('keeps a client seen again within CLIENT_ORDER_SLACK_MS in its place, with its new time', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    const open = (ip: string, ts: number) => r.onEvent({ kind: 'session_open', protocol: 'opennap', server, client: { ip, port: 40000 }, ts });
+    open('10.0.2.1', 1000);
+    open('10.0.2.2', 1500);
+    const again = 1000 + CLIENT_ORDER_SLACK_MS - 200; // later than 1500, within the slack of 1000
+    open('10.0.2.1', again);
+    const s = r.get(serverKey('opennap', server))!;
+    expect([...s.clients]).toEqual([['10.0.2.1', again], ['10.0.2.2', 1500]]);
+    expect(r.clientsSince(s, 1500)).toBe(1); // counted by time, not by place
+    r.pruneClients(1600); // stops at the first client seen since: the one behind it waits for a later prune
+    expect(s.clients.size).toBe(2);
+    r.pruneClients(1600 + CLIENT_ORDER_SLACK_MS);
+    expect(s.clients.size).toBe(0);
   });
 
   it('keeps at most MAX_CLIENTS_PER_SERVER clients between prunes, counting the ones it drops', () => {
