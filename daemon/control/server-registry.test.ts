@@ -79,24 +79,31 @@ describe('ServerRegistry', () => {
     expect(r.clientsSince(s, 0)).toBe(3);
     expect(r.clientsSince(s, 2500)).toBe(2);
     r.pruneClients(2000);
-    expect([...s.clients.keys()]).toEqual(['10.0.2.3', '10.0.2.1']); // in order of last sighting
+    expect([...s.clients.keys()]).toEqual(['10.0.2.3', '10.0.2.1']); // .1 moved to the end when seen again
     expect(r.counters()).toEqual({});
   });
 
-  it('keeps a client seen again within CLIENT_ORDER_SLACK_MS in its place, with its new time', () => {
+  it('keeps a client seen again within CLIENT_ORDER_SLACK_MS in its place, and still prunes by last sighting', () => {
     const r = new ServerRegistry({ queryRateN: 5 });
     const open = (ip: string, ts: number) => r.onEvent({ kind: 'session_open', protocol: 'opennap', server, client: { ip, port: 40000 }, ts });
     open('10.0.2.1', 1000);
     open('10.0.2.2', 1500);
-    const again = 1000 + CLIENT_ORDER_SLACK_MS - 200; // later than 1500, within the slack of 1000
+    const again = 1000 + CLIENT_ORDER_SLACK_MS - 200; // later than 1500, within the slack: .1 keeps its place
     open('10.0.2.1', again);
     const s = r.get(serverKey('opennap', server))!;
-    expect([...s.clients]).toEqual([['10.0.2.1', again], ['10.0.2.2', 1500]]);
+    expect([...s.clients.keys()]).toEqual(['10.0.2.1', '10.0.2.2']);
     expect(r.clientsSince(s, 1500)).toBe(1); // counted by time, not by place
-    r.pruneClients(1600); // stops at the first client seen since: the one behind it waits for a later prune
-    expect(s.clients.size).toBe(2);
-    r.pruneClients(1600 + CLIENT_ORDER_SLACK_MS);
-    expect(s.clients.size).toBe(0);
+    r.pruneClients(1600); // .2 goes although .1, placed before it, stays
+    expect([...s.clients.keys()]).toEqual(['10.0.2.1']);
+    // A client seen every half second for a minute still moves now and then, so one that went quiet
+    // behind it is forgotten on time.
+    for (let t = again + 500; t <= 60_000; t += 500) {
+      open('10.0.2.1', t);
+      if (t === 30_300) open('10.0.2.3', t);
+    }
+    r.pruneClients(59_000);
+    expect([...s.clients.keys()]).toEqual(['10.0.2.1']);
+    expect(s.clients.get('10.0.2.1')?.lastTs).toBe(59_800);
   });
 
   it('keeps at most MAX_CLIENTS_PER_SERVER clients between prunes, counting the ones it drops', () => {

@@ -58,6 +58,14 @@ export const FIRST_QUERY_COPIES_PER_S = 500;
  */
 export const WARM_REFRESH_MS = 30_000;
 
+/** One client of a server, updated in place on each sighting. */
+export interface ClientSighting {
+  /** Capture time of its last query, login or session open. */
+  lastTs: number;
+  /** Capture time it was last put at the end of its server's map. */
+  placedTs: number;
+}
+
 export interface TrackedServer {
   key: string;
   endpoint: Endpoint;
@@ -66,11 +74,11 @@ export interface TrackedServer {
   firstSeen: number;
   lastSeen: number;
   /**
-   * Client IP → capture time it was last seen (query, login, session open), in order of that time
-   * to within CLIENT_ORDER_SLACK_MS (a sighting moves a client to the end once its place is staler
-   * than that); pruned to the metric window.
+   * Client IP → when it was last seen (query, login, session open), in order of that time to within
+   * CLIENT_ORDER_SLACK_MS (a sighting moves a client to the end once it was placed longer ago than
+   * that); pruned to the metric window.
    */
-  clients: Map<string, number>;
+  clients: Map<string, ClientSighting>;
   metrics: ServerMetricsWindow;
   /** keyword key → the last answer seen, oldest first (Map keeps insertion order). */
   warm: Map<string, QueryDoneEvent>;
@@ -192,14 +200,15 @@ export class ServerRegistry {
 
   /**
    * Forgets clients last seen at or before `beforeTs` (capture time), at every server. Each server's
-   * map is in order of last sighting (to within CLIENT_ORDER_SLACK_MS), so this stops at its first
-   * client seen since: the work is the clients forgotten, not the clients kept. One left behind by
-   * the slack is at most that much past the cut, and goes at a later prune.
+   * map is in placement order, so this stops at the first client placed after the cut: the work is
+   * the clients forgotten plus those seen within CLIENT_ORDER_SLACK_MS of it, not all clients kept.
    */
   pruneClients(beforeTs: number): void {
     for (const server of this.servers.values()) {
-      for (const [ip, ts] of server.clients) {
-        if (ts > beforeTs) break;
+      for (const [ip, c] of server.clients) {
+        if (c.placedTs > beforeTs) break;
+        // Placed before the cut but seen since: it stays (and moves at its next sighting).
+        if (c.lastTs > beforeTs) continue;
         server.clients.delete(ip);
         this.clientCount--;
       }
@@ -209,7 +218,7 @@ export class ServerRegistry {
   /** Clients of a server seen after `sinceTs` (capture time). */
   clientsSince(server: TrackedServer, sinceTs: number): number {
     let n = 0;
-    for (const ts of server.clients.values()) if (ts > sinceTs) n++;
+    for (const c of server.clients.values()) if (c.lastTs > sinceTs) n++;
     return n;
   }
 
@@ -259,13 +268,17 @@ export class ServerRegistry {
 
   private seeClient(server: TrackedServer, ip: string, ts: number): void {
     const clients = server.clients;
-    const last = clients.get(ip);
-    if (last !== undefined) {
-      if (ts <= last) return;
-      // Moved to the end (the map's order is sighting order) only once its place is a second stale:
-      // a delete and insert on every query cost 2 % of the live daemon. In place, the time is exact.
-      if (ts - last > CLIENT_ORDER_SLACK_MS) clients.delete(ip);
-      clients.set(ip, ts);
+    const known = clients.get(ip);
+    if (known !== undefined) {
+      if (ts <= known.lastTs) return;
+      known.lastTs = ts;
+      // Moved to the end (the map's order is placement order) only once placed a second ago or more:
+      // a delete and insert on every query cost 2 % of the live daemon.
+      if (ts - known.placedTs > CLIENT_ORDER_SLACK_MS) {
+        clients.delete(ip);
+        known.placedTs = ts;
+        clients.set(ip, known);
+      }
       return;
     }
     if (clients.size >= MAX_CLIENTS_PER_SERVER || this.clientCount >= MAX_CLIENTS_TOTAL) {
@@ -276,7 +289,7 @@ export class ServerRegistry {
       clients.delete(oldest.value);
       this.clientCount--;
     }
-    clients.set(ip, ts);
+    clients.set(ip, { lastTs: ts, placedTs: ts });
     this.clientCount++;
   }
 
