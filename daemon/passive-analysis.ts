@@ -85,11 +85,14 @@ export class PassiveAnalysis {
     };
   }
 
-  /** Expires idle flows and forgets clients not seen within the metric window (both on capture time). */
-  housekeeping(nowTs: number): void {
+  /**
+   * Expires idle flows and forgets clients not seen within the metric window (both on capture time).
+   * The daemon passes the window of its current policy, which a reload may have changed.
+   */
+  housekeeping(nowTs: number, windowMs = this.options.policy.metrics.windowMs): void {
     const now = Math.max(this.lastTs, nowTs);
     this.pipeline.expire(now);
-    this.servers.pruneClients(now - this.options.policy.metrics.windowMs);
+    this.servers.pruneClients(now - windowMs);
   }
 
   /** All counters: pipeline oddities, the server registry's evictions and the state writer's. */

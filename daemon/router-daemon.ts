@@ -311,7 +311,7 @@ export class RouterDaemon {
       this.manager.tick().catch((err: unknown) => log.error(`manager tick: ${String(err)}`));
     }, tickMs));
     this.timers.push(setInterval(() => {
-      this.analysis.housekeeping(Date.now());
+      this.analysis.housekeeping(Date.now(), this.policy.metrics.windowMs);
       if (this.options.statusFile) this.writeStatusFile(this.options.statusFile);
     }, HOUSEKEEPING_INTERVAL_MS));
     this.timers.push(setInterval(() => this.recordWindows(), METRIC_WINDOW_INTERVAL_MS));
