@@ -19,11 +19,17 @@ import type { StateHandle } from './state/index.js';
 /** Every analyzer this build has; the policy switches them on and off by name. */
 export function buildAnalyzerRegistry(policy: Policy): AnalyzerRegistry {
   const registry = new AnalyzerRegistry([openNapRegistration]);
+  applyProtocolSwitches(registry, policy);
+  return registry;
+}
+
+/** Enables and disables the registry's analyzers as the policy's `protocols` say (absent: enabled). */
+function applyProtocolSwitches(registry: AnalyzerRegistry, policy: Policy): void {
   for (const name of registry.names()) {
     const settings = policy.protocols[name as keyof Policy['protocols']];
     if (settings && !settings.enabled) registry.disable(name);
+    else registry.enable(name);
   }
-  return registry;
 }
 
 /** Server endpoints the analyzers attach to by port: the protocols' ports and the watch list's host:ports. */
@@ -60,11 +66,15 @@ export class PassiveAnalysis {
   /** Newest capture timestamp seen, to expire idle flows on capture time. */
   lastTs = 0;
   readonly onFrame: FrameSink;
+  private readonly registry: AnalyzerRegistry;
+  private policy: Policy;
 
   constructor(private readonly options: PassiveAnalysisOptions) {
     const { policy, state } = options;
+    this.policy = policy;
     this.servers = new ServerRegistry({ queryRateN: policy.metrics.queriesPerSample, ...(options.keepAnswers === false ? { warmBytes: 0 } : {}) });
     const registry = buildAnalyzerRegistry(policy);
+    this.registry = registry;
     const writer = state.writer;
     const extra = options.onEvent;
     this.pipeline = createPipeline({
@@ -86,13 +96,23 @@ export class PassiveAnalysis {
   }
 
   /**
-   * Expires idle flows and forgets clients not seen within the metric window (both on capture time).
-   * The daemon passes the window of its current policy, which a reload may have changed.
+   * A reloaded policy: analyzers switched on or off (a tracked flow of a protocol switched off ends
+   * its analysis at its next packet), the server ports and watch list and self-study for flows that
+   * start from now on, and the metric window the clients are kept for. State is kept.
    */
-  housekeeping(nowTs: number, windowMs = this.options.policy.metrics.windowMs): void {
+  setPolicy(policy: Policy): void {
+    // The lookup is built (and may throw) before anything changes.
+    const servers = pipelineServers(policy, buildAnalyzerRegistry(policy));
+    applyProtocolSwitches(this.registry, policy);
+    this.pipeline.configure({ servers, probe: policy.learn });
+    this.policy = policy;
+  }
+
+  /** Expires idle flows and forgets clients not seen within the metric window (both on capture time). */
+  housekeeping(nowTs: number): void {
     const now = Math.max(this.lastTs, nowTs);
     this.pipeline.expire(now);
-    this.servers.pruneClients(now - windowMs);
+    this.servers.pruneClients(now - this.policy.metrics.windowMs);
   }
 
   /** All counters: pipeline oddities, the server registry's evictions and the state writer's. */

@@ -168,9 +168,7 @@ export class RouterDaemon {
       now: () => Date.now(),
       log: (level, message, data) => log[level](data ?? {}, message),
     }, this.activeAt);
-    for (const w of policy.watch) {
-      if (w.address.prefix === undefined && w.port !== undefined) this.analysis.servers.declare(w.protocol, { ip: w.address.ip, port: w.port }, Date.now());
-    }
+    this.declareWatched(policy);
 
     this.capture = this.createCapture(policy);
     try {
@@ -196,6 +194,8 @@ export class RouterDaemon {
     const old = this.policy;
     this.policy = result.policy;
     this.manager.setPolicy(result.policy);
+    this.analysis.setPolicy(result.policy);
+    this.declareWatched(result.policy);
     const captureChanged = JSON.stringify([this.interfaces(old), this.filterOf(old)]) !== JSON.stringify([this.interfaces(result.policy), this.filterOf(result.policy)]);
     if (captureChanged) {
       const next = this.createCapture(result.policy);
@@ -206,6 +206,13 @@ export class RouterDaemon {
     this.restartTimers();
     log.info(`policy ${this.options.policyPath} reloaded${captureChanged ? ' (capture restarted)' : ''}`);
     return true;
+  }
+
+  /** The policy's single watched servers are tracked before any of their traffic is seen. */
+  private declareWatched(policy: Policy): void {
+    for (const w of policy.watch) {
+      if (w.address.prefix === undefined && w.port !== undefined) this.analysis.servers.declare(w.protocol, { ip: w.address.ip, port: w.port }, Date.now());
+    }
   }
 
   stop(): Promise<void> {
@@ -311,7 +318,7 @@ export class RouterDaemon {
       this.manager.tick().catch((err: unknown) => log.error(`manager tick: ${String(err)}`));
     }, tickMs));
     this.timers.push(setInterval(() => {
-      this.analysis.housekeeping(Date.now(), this.policy.metrics.windowMs);
+      this.analysis.housekeeping(Date.now());
       if (this.options.statusFile) this.writeStatusFile(this.options.statusFile);
     }, HOUSEKEEPING_INTERVAL_MS));
     this.timers.push(setInterval(() => this.recordWindows(), METRIC_WINDOW_INTERVAL_MS));

@@ -89,10 +89,15 @@ export class FlowTable {
   private readonly dispatcher: Dispatcher;
   private readonly env: ReassemblyEnv;
   private readonly counters: Counters;
+  /** Server endpoints and self-study: replaced by `configure` (a policy reload); flows already tracked keep their analyzer. */
+  private isServerPort: FlowTableOptions['isServerPort'];
+  private probe: boolean;
 
   constructor(private readonly opts: FlowTableOptions) {
     this.limits = resolveFlowLimits(opts.limits);
     this.counters = opts.counters;
+    this.isServerPort = opts.isServerPort;
+    this.probe = opts.probe !== false;
     this.budget = { used: 0, max: this.limits.maxBufferedTotal };
     this.learnt = new LearntServers(this.limits.maxLearntServers, opts.counters);
     this.dispatcher = new Dispatcher({ counters: opts.counters, onEvent: opts.onEvent, learnt: this.learnt, ...(opts.wantsResults ? { wantsResults: opts.wantsResults } : {}) });
@@ -102,6 +107,12 @@ export class FlowTable {
       budget: this.budget,
       maxPendingSegments: this.limits.maxPendingSegments,
     };
+  }
+
+  /** Takes new server endpoints and self-study setting for the flows that start from now on. */
+  configure(settings: { isServerPort: FlowTableOptions['isServerPort']; probe: boolean }): void {
+    this.isServerPort = settings.isServerPort;
+    this.probe = settings.probe;
   }
 
   handlePacket(pkt: DecodedPacket): void {
@@ -252,7 +263,7 @@ export class FlowTable {
       : new Flow(key, t, pkt.dst, pkt.dstPort, pkt.src, pkt.srcPort, pkt.ts);
     if (found !== undefined) {
       this.dispatcher.attach(f, found.reg, found.learnt);
-    } else if (this.opts.probe !== false && this.opts.registry.enabled(t).length > 0) {
+    } else if (this.probe && this.opts.registry.enabled(t).length > 0) {
       f.prober = new Prober(this.opts.registry.enabled(t), t === 'tcp', this.limits.probeBytes, this.limits.probeDatagrams);
       f.mode = 'probing';
     } else {
@@ -271,7 +282,7 @@ export class FlowTable {
   }
 
   private lookup(t: 'tcp' | 'udp', ip: string, port: number): Found | undefined {
-    const named = this.opts.isServerPort(t, ip, port);
+    const named = this.isServerPort(t, ip, port);
     if (named !== undefined && named.transport === t && this.opts.registry.isEnabled(named.name)) {
       return { reg: named, learnt: 'port' };
     }

@@ -42,6 +42,24 @@ describe('createPipeline', () => {
     expect(events.filter((e) => e.kind === 'server_seen').map((e) => (e.kind === 'server_seen' ? e.learnt : ''))).toEqual(['port', 'port', 'probe']);
   });
 
+  it('configure: new server entries and self-study for the flows that follow; a bad entry changes nothing', () => {
+    const events: AnalyzerEvent[] = [];
+    const p = createPipeline({ registry: registry(), onEvent: (e) => events.push(e), useDefaultPorts: false, probe: false });
+    const seen = (): (string | number)[][] => events.flatMap((e) => (e.kind === 'server_seen' ? [[e.server.port, e.learnt]] : []));
+    query(p, '10.0.0.1', '10.0.0.7', 8001, 1);
+    expect(seen()).toEqual([]);
+    p.configure({ servers: [{ transport: 'tcp', port: 8001, protocol: 'testline' }], probe: false });
+    query(p, '10.0.0.2', '10.0.0.7', 8001, 2);
+    expect(seen()).toEqual([[8001, 'port']]);
+    expect(() => p.configure({ servers: [{ transport: 'tcp', port: 0, protocol: 'testline' }], probe: true })).toThrow(ServerSpecError);
+    query(p, '10.0.0.3', '10.0.0.7', 8002, 3); // still no self-study: the refused call changed nothing
+    query(p, '10.0.0.4', '10.0.0.7', 8001, 4);
+    expect(seen()).toEqual([[8001, 'port'], [8001, 'port']]);
+    p.configure({ servers: [], probe: true });
+    query(p, '10.0.0.5', '10.0.0.7', 8002, 5);
+    expect(seen()).toEqual([[8001, 'port'], [8001, 'port'], [8002, 'probe']]);
+  });
+
   it('rejects bad server entries and limits with coded errors', () => {
     const r = registry();
     expect(() => serverLookup(r, [{ transport: 'tcp', port: 1, protocol: 'nope' }], true)).toThrow(UnknownAnalyzerError);

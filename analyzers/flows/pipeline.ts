@@ -49,6 +49,11 @@ export interface Pipeline {
   readonly counters: Counters;
   readonly flows: FlowTable;
   handleFrame(linkType: number, frame: Buffer, ts: number): void;
+  /**
+   * New server entries and self-study setting (a policy reload), for flows that start from now on;
+   * tracked flows keep their analyzer unless its protocol was switched off in the registry.
+   */
+  configure(settings: { servers: readonly ServerSpec[]; probe: boolean }): void;
   expire(nowTs: number): void;
   closeAll(ts: number): void;
   stats(): PipelineStats;
@@ -70,6 +75,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       if (pkt === null) return;
       packets++;
       flows.handlePacket(pkt);
+    },
+    configure(settings) {
+      // Built before anything changes: a bad entry throws and leaves the running lookup as it was.
+      const lookup = serverLookup(registry, settings.servers, opts.useDefaultPorts ?? true);
+      flows.configure({ isServerPort: lookup, probe: settings.probe });
     },
     expire: (nowTs) => flows.expire(nowTs),
     closeAll: (ts) => flows.closeAll(ts),
