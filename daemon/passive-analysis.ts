@@ -98,11 +98,13 @@ export class PassiveAnalysis {
   /**
    * A reloaded policy: analyzers switched on or off (a tracked flow of a protocol switched off ends
    * its analysis at its next packet), the server ports and watch list and self-study for flows that
-   * start from now on, and the metric window the clients are kept for. State is kept.
+   * start from now on, the N of every server's query rate, and the metric window the clients are
+   * kept for. State is kept.
    */
   setPolicy(policy: Policy): void {
     // The lookup is built (and may throw) before anything changes.
     const servers = pipelineServers(policy, buildAnalyzerRegistry(policy));
+    this.servers.setQueryRateN(policy.metrics.queriesPerSample);
     applyProtocolSwitches(this.registry, policy);
     this.pipeline.configure({ servers, probe: policy.learn });
     this.policy = policy;

@@ -53,6 +53,20 @@ describe('ServerRegistry', () => {
     expect(snap.rtAvgMs).toBe(10);
   });
 
+  it('gives a new N of the query rate to servers tracked now and later', () => {
+    const r = new ServerRegistry({ queryRateN: 10 });
+    const other = { ip: '10.0.1.11', port: 8888 };
+    const q = (srv: typeof server, ts: number) => r.onEvent({ kind: 'query', protocol: 'opennap', server: srv, client, seq: ts, keywords: ['k'], maxResults: 100, ts });
+    q(server, 1000);
+    r.setQueryRateN(2);
+    q(server, 1100);
+    q(server, 1200);
+    q(other, 1000);
+    q(other, 1500);
+    expect(r.snapshot(serverKey('opennap', server), 2000, 10_000)?.qrAvg).toBeCloseTo(2 / 0.1, 9);
+    expect(r.snapshot(serverKey('opennap', other), 2000, 10_000)?.qrAvg).toBeCloseTo(2 / 0.5, 9);
+  });
+
   it('drops the least recently seen server beyond the bound, and starts it afresh when it is seen again', () => {
     const r = new ServerRegistry({ queryRateN: 5 });
     const at = (i: number) => ({ ip: `10.${i >> 8}.${i & 255}.1`, port: 8888 });

@@ -115,6 +115,8 @@ export class ServerRegistry {
   evicted = 0;
   warmEvicted = 0;
   clientsEvicted = 0;
+  /** N of QR for servers' metric windows (`options.queryRateN`, until a reload changes it). */
+  private queryRateN: number;
   /** Clients remembered across all servers (MAX_CLIENTS_TOTAL). */
   private clientCount = 0;
 
@@ -127,6 +129,7 @@ export class ServerRegistry {
       firstQueryCopiesPerS?: number;
     },
   ) {
+    this.queryRateN = options.queryRateN;
     this.firstCopyRate = options.firstQueryCopiesPerS ?? FIRST_QUERY_COPIES_PER_S;
     this.firstCopyTokens = this.firstCopyRate;
   }
@@ -186,6 +189,12 @@ export class ServerRegistry {
       default:
         return;
     }
+  }
+
+  /** A new N for every server's query rate, tracked now or later (a policy reload). */
+  setQueryRateN(n: number): void {
+    for (const server of this.servers.values()) server.metrics.setQueryRateN(n);
+    this.queryRateN = n;
   }
 
   /** What the registry dropped to stay bounded, by stable name (only names with a count). */
@@ -255,7 +264,7 @@ export class ServerRegistry {
       const key = serverKey(protocol, endpoint);
       server = {
         key, endpoint: { ip: endpoint.ip, port: endpoint.port }, protocol, learnt, firstSeen: ts, lastSeen: ts,
-        clients: new Map(), metrics: new ServerMetricsWindow({ queryRateN: this.options.queryRateN }), warm: new Map(),
+        clients: new Map(), metrics: new ServerMetricsWindow({ queryRateN: this.queryRateN }), warm: new Map(),
       };
       this.servers.set(key, server);
       this.byEndpoint.set(protocol, server.endpoint.ip, server.endpoint.port, server);

@@ -25,6 +25,18 @@ describe('ServerMetricsWindow', () => {
     expect(snap.truncated).toBe(false);
   });
 
+  it('takes a new N: the group in progress starts again, samples already taken stay', () => {
+    const w = new ServerMetricsWindow({ queryRateN: 4 });
+    const kinds = (times: number[]) => times.map((t) => w.recordQuery(t).kind);
+    expect(kinds([0, 100, 200, 300])).toEqual(['pending', 'pending', 'pending', 'sample']); // 4 / 0.3 s
+    expect(kinds([400, 500])).toEqual(['pending', 'pending']);
+    w.setQueryRateN(2);
+    expect(kinds([600, 700])).toEqual(['pending', 'sample']); // 2 / 0.1 s: 400 and 500 no longer count
+    expect(w.snapshot(1000, 2000).qrAvg).toBeCloseTo((4 / 0.3 + 2 / 0.1) / 2, 9);
+    expect(() => w.setQueryRateN(1)).toThrow();
+    expect(kinds([800, 900])).toEqual(['pending', 'sample']); // the refused N changed nothing
+  });
+
   it('counts bad samples by name and keeps them out of the figures', () => {
     const w = new ServerMetricsWindow({ queryRateN: 2 });
     expect(w.recordResponse(100, 50)).toEqual({ kind: 'error', event: 'metrics.rt_negative' });

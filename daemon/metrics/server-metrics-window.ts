@@ -42,7 +42,7 @@ export type ServerMetricsCounter =
   | 'metrics.qr_not_finite';
 
 export class ServerMetricsWindow {
-  private readonly estimator: QueryRateEstimator;
+  private estimator: QueryRateEstimator;
   private readonly queryTs: Ring<number>;
   private readonly rt: Ring<RtSample>;
   private readonly qr: Ring<QrSample>;
@@ -55,6 +55,15 @@ export class ServerMetricsWindow {
     this.queryTs = new Ring<number>(options.queryRing ?? DEFAULT_QUERY_RING);
     this.rt = new Ring<RtSample>(options.rtRing ?? DEFAULT_RT_RING);
     this.qr = new Ring<QrSample>(options.qrRing ?? DEFAULT_QR_RING);
+  }
+
+  /**
+   * A new N for QR = N / (T_N − T_1) (a policy reload): the group in progress starts again with it;
+   * QR samples already taken stay, being rates all the same. Throws on an N out of range, changing nothing.
+   */
+  setQueryRateN(n: number): void {
+    if (n === this.estimator.n) return;
+    this.estimator = new QueryRateEstimator(n, this.estimator.formula);
   }
 
   /** A query was seen at `ts`; returns the QR step (a sample every N queries). */
