@@ -5,7 +5,8 @@
  * left (fail-open); SIGHUP re-reads and validates the policy and keeps all
  * state; SIGTERM stops services and removes every rule of ours.
  */
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { applyDesiredState } from './actuators/apply-desired.js';
@@ -79,6 +80,8 @@ export class RouterDaemon {
   private startedAt = 0;
   private activeAt = 0;
   private stopping: Promise<void> | undefined;
+  /** The status file write under way, if any (at most one at a time). */
+  private statusWrite: Promise<void> | undefined;
 
   constructor(private readonly options: RouterDaemonOptions) {
     this.timeline = new Timeline((e) => {
@@ -224,6 +227,7 @@ export class RouterDaemon {
     const { log } = this.options;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await this.statusWrite;
     await this.capture?.stop().catch((err: unknown) => log.warn(`capture stop: ${String(err)}`));
     await this.manager?.stop();
     this.store?.reset();
@@ -339,13 +343,27 @@ export class RouterDaemon {
     this.startTimers();
   }
 
+  /**
+   * Writes the status file (temporary file, then rename) without blocking the event loop, which also
+   * carries the capture and the in-process proxies: written synchronously it held the loop 1-1.7 ms
+   * every second (5.9 ms at worst). A write still under way when the next is due skips that one.
+   */
   private writeStatusFile(path: string): void {
+    if (this.statusWrite !== undefined) return;
+    const warn = (err: unknown): void => this.options.log.warn(`status file ${path}: ${String(err)}`);
+    let text: string;
     try {
-      writeFileSync(`${path}.tmp`, JSON.stringify(this.snapshot()));
-      renameSync(`${path}.tmp`, path);
+      text = JSON.stringify(this.snapshot());
     } catch (err) {
-      this.options.log.warn(`status file ${path}: ${String(err)}`);
+      warn(err);
+      return;
     }
+    this.statusWrite = writeFile(`${path}.tmp`, text)
+      .then(() => rename(`${path}.tmp`, path))
+      .catch(warn)
+      .finally(() => {
+        this.statusWrite = undefined;
+      });
   }
 
   private recordWindows(): void {
