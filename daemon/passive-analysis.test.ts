@@ -1,6 +1,6 @@
 // A reloaded policy reaches the passive analysis: server ports, self-study and protocol switches
 // take effect for the traffic that follows, with the state kept (PassiveAnalysis.setPolicy).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AnalyzerEvent } from '../analyzers/events.js';
 import { buildFrame } from '../analyzers/packet/build.js';
 import { LinkType, TcpFlag } from '../analyzers/packet/types.js';
@@ -10,9 +10,7 @@ import { buildLogin } from '../opennap/messages.js';
 import { loadPolicy } from '../policies/load.js';
 import type { Policy } from '../policies/index.js';
 import { PassiveAnalysis } from './passive-analysis.js';
-import { openState } from './state/index.js';
-import type { StateHandle } from './state/index.js';
-import { makeTempDir } from './state/test-temp-dir.js';
+import { useTempState } from './state/test-temp-dir.js';
 
 function policy(yaml: string): Policy {
   const r = loadPolicy(yaml, 'test.yaml');
@@ -31,21 +29,12 @@ function segment(clientPort: number, serverPort: number, seq: number, frames: Bu
 const LOGIN = encodeFrame(MessageType.Login, buildLogin({ nick: 'n', password: 'p', port: 6699, clientInfo: 'test', linkType: 3 }));
 const search = (word: string): Buffer => encodeFrame(MessageType.Search, `FILENAME CONTAINS "${word}" MAX_RESULTS 10`);
 
-let tmp: ReturnType<typeof makeTempDir>;
-let state: StateHandle;
-beforeEach(() => {
-  tmp = makeTempDir();
-  state = openState(tmp.path('state.db'));
-});
-afterEach(() => {
-  state.close();
-  tmp.remove();
-});
+const temp = useTempState();
 
 describe('PassiveAnalysis.setPolicy', () => {
   it('attaches by the new ports and self-study setting from the next flow on', () => {
     const events: AnalyzerEvent[] = [];
-    const a = new PassiveAnalysis({ policy: policy('learn: false\nprotocols:\n  opennap: { ports: [8888] }\n'), state, onEvent: (e) => events.push(e) });
+    const a = new PassiveAnalysis({ policy: policy('learn: false\nprotocols:\n  opennap: { ports: [8888] }\n'), state: temp.state, onEvent: (e) => events.push(e) });
     const queries = (): number => events.filter((e) => e.kind === 'query').length;
 
     a.onFrame(LinkType.EN10MB, segment(40001, 9999, 1, Buffer.concat([LOGIN, search('a')])), 1000, 'eth0');
@@ -67,7 +56,7 @@ describe('PassiveAnalysis.setPolicy', () => {
 
   it('stops analysing a protocol switched off, also on a flow it was following, and starts again when switched on', () => {
     const events: AnalyzerEvent[] = [];
-    const a = new PassiveAnalysis({ policy: policy('learn: false\n'), state, onEvent: (e) => events.push(e) });
+    const a = new PassiveAnalysis({ policy: policy('learn: false\n'), state: temp.state, onEvent: (e) => events.push(e) });
     const queries = (): number => events.filter((e) => e.kind === 'query').length;
     const first = Buffer.concat([LOGIN, search('a')]);
     a.onFrame(LinkType.EN10MB, segment(40001, 8888, 1, first), 1000, 'eth0');
@@ -85,7 +74,7 @@ describe('PassiveAnalysis.setPolicy', () => {
   });
 
   it('keeps clients for the new metric window', () => {
-    const a = new PassiveAnalysis({ policy: policy('learn: false\nmetrics: { window: 10s }\n'), state });
+    const a = new PassiveAnalysis({ policy: policy('learn: false\nmetrics: { window: 10s }\n'), state: temp.state });
     a.onFrame(LinkType.EN10MB, segment(40001, 8888, 1, Buffer.concat([LOGIN, search('a')])), 1000, 'eth0');
     const tracked = a.servers.list()[0]!;
     a.housekeeping(6000); // within 10 s

@@ -2,23 +2,14 @@
 // prepare (captured from the real code, not copied) must find its rows of the big tables through an
 // index or the rowid, never by scanning them; the summary's per-server count must read the index alone.
 import type Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openState } from './index.js';
-import type { StateHandle } from './index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PRUNED_TABLES } from './retention.js';
 import { prepareWriteStatements } from './statements.js';
-import { makeTempDir } from './test-temp-dir.js';
+import { useTempState } from './test-temp-dir.js';
 
-let tmp: ReturnType<typeof makeTempDir>;
-let state: StateHandle;
-beforeEach(() => {
-  tmp = makeTempDir();
-  state = openState(tmp.path('state.db'));
-});
+const temp = useTempState();
 afterEach(() => {
   vi.restoreAllMocks();
-  state.close();
-  tmp.remove();
 });
 
 /** The SQL of every statement `run` prepares on `db`. */
@@ -57,7 +48,7 @@ function indexed(detail: string): boolean {
 
 describe('query plans over schema 2', () => {
   it('reads every reader statement through an index', () => {
-    const { db, reader, writer } = state;
+    const { db, reader, writer } = temp.state;
     writer.enqueue({ kind: 'query', protocol: 'opennap', server: { ip: '10.0.0.1', port: 8888 }, ts: 5, client: { ip: '10.0.0.2', port: 4000 }, seq: 0, keywords: ['a'], maxResults: 1 });
     writer.flush();
     const sqls = preparedBy(db, () => {
@@ -78,22 +69,22 @@ describe('query plans over schema 2', () => {
   });
 
   it('finds the rows the writer updates by rowid or index', () => {
-    const sqls = preparedBy(state.db, () => void prepareWriteStatements(state.db));
+    const sqls = preparedBy(temp.state.db, () => void prepareWriteStatements(temp.state.db));
     const updates = sqls.filter((s) => /^\s*(UPDATE|SELECT)/.test(s));
     expect(updates.length).toBeGreaterThanOrEqual(5);
-    for (const sql of updates) expect(plan(state.db, sql).filter((d) => !indexed(d)), sql).toEqual([]);
+    for (const sql of updates) expect(plan(temp.state.db, sql).filter((d) => !indexed(d)), sql).toEqual([]);
     const byRowid = updates.filter((s) => s.includes('queries'));
-    for (const sql of byRowid) expect(plan(state.db, sql).join(' '), sql).toContain('INTEGER PRIMARY KEY');
+    for (const sql of byRowid) expect(plan(temp.state.db, sql).join(' '), sql).toContain('INTEGER PRIMARY KEY');
   });
 
   it('prunes every table by age and by cap through an index or the rowid', () => {
-    const sqls = preparedBy(state.db, () => void state.writer.prune(1e12));
+    const sqls = preparedBy(temp.state.db, () => void temp.state.writer.prune(1e12));
     expect(sqls.length).toBe(PRUNED_TABLES.length * 2);
     for (const sql of sqls) {
-      const steps = plan(state.db, sql);
+      const steps = plan(temp.state.db, sql);
       expect(steps.filter((d) => !indexed(d)), sql).toEqual([]);
     }
     const queriesAge = sqls.find((s) => s.includes('q.query_ts < ?')) ?? '';
-    expect(plan(state.db, queriesAge).join(' ')).toContain('queries_server_ts');
+    expect(plan(temp.state.db, queriesAge).join(' ')).toContain('queries_server_ts');
   });
 });
