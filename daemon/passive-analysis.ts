@@ -102,11 +102,10 @@ export class PassiveAnalysis {
    * kept for. State is kept.
    */
   setPolicy(policy: Policy): void {
-    // The lookup is built (and may throw) before anything changes.
-    const servers = pipelineServers(policy, buildAnalyzerRegistry(policy));
-    this.servers.setQueryRateN(policy.metrics.queriesPerSample);
+    // The pipeline first: a server entry it refuses throws before anything else has changed.
+    this.pipeline.configure({ servers: pipelineServers(policy, this.registry), probe: policy.learn });
     applyProtocolSwitches(this.registry, policy);
-    this.pipeline.configure({ servers, probe: policy.learn });
+    this.servers.setQueryRateN(policy.metrics.queriesPerSample);
     this.policy = policy;
   }
 
