@@ -30,7 +30,6 @@ import {
   CapturePermissionError,
   NoSuchInterfaceError,
 } from './errors.js';
-import { DEFAULTS } from '../../policies/defaults.js';
 import type { FrameSink } from './frame-sink.js';
 import { LINKTYPE_ETHERNET, linkTypeFromCapName } from './link-types.js';
 import { compileBpfFilter, interfaceIndex, readPacketSocketStats } from './native.js';
@@ -42,12 +41,12 @@ export const DEFAULT_SNAPLEN = 65_535;
 /** `cap` asks the kernel for 65535 bytes per packet; a larger copy buffer would never fill. */
 export const MAX_SNAPLEN = 65_535;
 /**
- * Default ring size per interface: the policy's default (policies/defaults.ts,
- * where the size is argued). With TSO/GSO each ring slot is ~64 KB, so a small
- * ring holds few packets and drops under bursts; 128 MiB holds ~2000
- * super-frames or far more ordinary ones.
+ * Default ring size per interface. With TSO/GSO each ring slot is ~64 KB, so a
+ * small ring holds few packets and drops under bursts; 128 MiB (the policy's
+ * default, policies/defaults.ts) holds ~2000 super-frames or far more
+ * ordinary ones.
  */
-export const DEFAULT_BUFFER_BYTES = DEFAULTS.captureBufferMB * 1024 * 1024;
+export const DEFAULT_BUFFER_BYTES = 128 * 1024 * 1024;
 /** Smallest ring we accept: below a few slots the kernel drops at once. */
 export const MIN_BUFFER_BYTES = 1024 * 1024;
 /** `cap` passes the size as a signed 32-bit int. */
