@@ -11,7 +11,8 @@ export const DEFAULTS = {
   // 128 MB: at 100,000 packets/s a 16 MB ring overflowed during the daemon's short pauses (GC, a
   // batch handed to the writer, the status tick) although it kept up on average, and 64 MB still
   // dropped in 4 of 28 runs on a slow machine (0.1-0.8 %), 128 MB in none of 12 (8 alternated with 64)
-  // (BENCHMARKS.md). Zeek's AF_PACKET ring defaults to 128 MB too.
+  // (BENCHMARKS.md). Zeek's AF_PACKET ring defaults to 128 MB too. daemon/capture keeps the same
+  // default of its own (DEFAULT_BUFFER_BYTES): neither module may import the other.
   captureBufferMB: 128,
   learn: true,
   // OpenNap servers commonly listen on 8888 and 7777; mainline DHT nodes on 6881. The grid protocol is ours
