@@ -20,6 +20,7 @@ import { buildBpfFilter } from './capture/bpf-filter.js';
 import { CacheProxyFactory } from './control/cache-proxy-service.js';
 import { DesiredStateStore } from './control/desired-state-store.js';
 import { interfaceAddresses, routeInterface } from './control/interfaces.js';
+import { CommandHelper } from './actuators/command-helper.js';
 import { Manager } from './control/manager.js';
 import { endpointText } from './control/server-registry.js';
 import type { TrackedServer } from './control/server-registry.js';
@@ -70,6 +71,8 @@ export class RouterDaemon {
   private analysis!: PassiveAnalysis;
   private capture!: LiveCapture;
   private iptables!: IptablesActuator;
+  /** Runs iptables and ip for us, so the daemon itself never forks once running (command-helper.ts). */
+  private commands: CommandHelper | undefined;
   private conntrack: Conntrack | undefined;
   private resetInjector: TcpResetInjector | undefined;
   private store!: DesiredStateStore;
@@ -119,8 +122,10 @@ export class RouterDaemon {
     this.state.writer.start();
     this.analysis = new PassiveAnalysis({ policy, state: this.state });
 
+    // Before the capture opens its ring: the one fork this costs is cheap while the process is small.
+    this.commands = CommandHelper.start((why) => log.warn(`${why}: commands now run from the daemon itself, each pausing it while it forks`));
     try {
-      this.iptables = await IptablesActuator.create();
+      this.iptables = await IptablesActuator.create({ run: this.commands.run });
     } catch (err) {
       throw new DaemonStartError(`iptables: ${(err as Error).message}`, { cause: err });
     }
@@ -239,6 +244,7 @@ export class RouterDaemon {
         log.error(`removing rules failed: ${(err as Error).message}`);
       }
     }
+    await this.commands?.close();
     this.conntrack?.close();
     this.resetInjector?.close();
     this.analysis?.finish(Date.now());
@@ -380,8 +386,8 @@ export class RouterDaemon {
   private async resolveClients(rule: Rule, server: TrackedServer): Promise<ClientSelector> {
     let inInterfaces = rule.clients.interfaces;
     if (inInterfaces.length === 0) {
-      const serverSide = await routeInterface(server.endpoint.ip);
-      const all = [...(await interfaceAddresses()).keys()].filter((i) => i !== 'lo' && i !== serverSide);
+      const serverSide = await routeInterface(server.endpoint.ip, this.commands?.run);
+      const all = [...(await interfaceAddresses(this.commands?.run)).keys()].filter((i) => i !== 'lo' && i !== serverSide);
       inInterfaces = all;
     }
     return {
@@ -393,12 +399,12 @@ export class RouterDaemon {
 
   /** Where the DNAT sends clients when the rule listens on 0.0.0.0: this router's address on their side. */
   private async targetAddress(rule: Rule, server: TrackedServer): Promise<string> {
-    const addresses = await interfaceAddresses();
+    const addresses = await interfaceAddresses(this.commands?.run);
     for (const iface of rule.clients.interfaces) {
       const a = addresses.get(iface);
       if (a) return a;
     }
-    const serverSide = await routeInterface(server.endpoint.ip);
+    const serverSide = await routeInterface(server.endpoint.ip, this.commands?.run);
     for (const [iface, a] of addresses) if (iface !== 'lo' && iface !== serverSide) return a;
     throw new DaemonStartError(`no local IPv4 address to redirect clients of ${endpointText(server.endpoint)} to`);
   }

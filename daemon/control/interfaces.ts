@@ -5,10 +5,15 @@
  * server (never redirected: its clients do not cross us). Read with
  * `ip -json`, the I/O edge; the parsing is pure.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { runCommand } from '../actuators/run-command.js';
+import type { CommandRunner } from '../actuators/run-command.js';
 
-const run = promisify(execFile);
+/** `ip ARGS…`'s stdout; throws on a failure or a non-zero exit. */
+async function ipJson(run: CommandRunner, args: string[]): Promise<string> {
+  const r = await run('ip', args);
+  if (r.failure !== undefined || r.exitCode !== 0) throw new Error(`ip ${args.join(' ')}: ${r.failure ?? (r.stderr.trim() || `exit ${String(r.exitCode)}`)}`);
+  return r.stdout;
+}
 
 interface IpAddrJson {
   ifname: string;
@@ -25,15 +30,14 @@ export function ipv4ByInterface(json: string): Map<string, string> {
   return out;
 }
 
-export async function interfaceAddresses(): Promise<Map<string, string>> {
-  const { stdout } = await run('ip', ['-json', 'addr', 'show'], { timeout: 5000 });
-  return ipv4ByInterface(stdout);
+export async function interfaceAddresses(run: CommandRunner = runCommand): Promise<Map<string, string>> {
+  return ipv4ByInterface(await ipJson(run, ['-json', 'addr', 'show']));
 }
 
 /** The interface the router would use to reach `ip`. */
-export async function routeInterface(ip: string): Promise<string | undefined> {
+export async function routeInterface(ip: string, run: CommandRunner = runCommand): Promise<string | undefined> {
   try {
-    const { stdout } = await run('ip', ['-json', 'route', 'get', ip], { timeout: 5000 });
+    const stdout = await ipJson(run, ['-json', 'route', 'get', ip]);
     const routes = JSON.parse(stdout) as { dev?: string }[];
     return routes[0]?.dev;
   } catch {
