@@ -1,7 +1,7 @@
 // The registry the manager reads: metrics per server, and warm-start answers bounded by bytes.
 import { describe, expect, it } from 'vitest';
 import type { QueryDoneEvent } from '../../analyzers/events.js';
-import { FIRST_QUERY_COPIES_PER_S, MAX_ASKED_ONCE, CLIENT_ORDER_SLACK_MS, MAX_CLIENTS_PER_SERVER, MAX_CLIENTS_TOTAL, MAX_TRACKED_SERVERS, ServerRegistry, WARM_REFRESH_MS, serverKey } from './server-registry.js';
+import { FIRST_QUERY_COPIES_PER_S, MAX_ASKED_ONCE, CLIENT_ORDER_SLACK_MS, MAX_CLIENTS_PER_SERVER, MAX_CLIENTS_TOTAL, MAX_TRACKED_SERVERS, ServerRegistry, WARM_MERGE_MS, WARM_REFRESH_MS, serverKey } from './server-registry.js';
 
 const server = { ip: '10.0.1.10', port: 8888 };
 const client = { ip: '10.0.2.8', port: 40000 };
@@ -21,6 +21,34 @@ describe('ServerRegistry', () => {
     r.onEvent(done('rock', 20, 3));
     const answers = r.warmAnswers(serverKey('opennap', server));
     expect(answers.map((a) => [a.keywords[0], a.ts])).toEqual([['jazz', 2], ['rock', 3]]);
+  });
+
+  it("merges answers to different searchers, since each lacks its searcher's own files", () => {
+    const r = new ServerRegistry({ queryRateN: 5, firstQueryCopiesPerS: 0 });
+    const file = (name: string): Buffer => Buffer.from(`"${name}.mp3" 0 1000 128 44100 60 user 1 0`, 'latin1');
+    const answer = (ip: string, ts: number, names: string[]): QueryDoneEvent => ({
+      ...done('rock', 1, ts), client: { ip, port: 40000 }, resultPayloads: names.map(file), results: names.length,
+    });
+    const payloads = (): string[] => r.warmAnswers(serverKey('opennap', server)).flatMap((a) => a.resultPayloads.map((p) => p.toString('latin1').split('"')[1]!));
+    r.onEvent(answer('10.0.2.1', 1000, ['b', 'c'])); // searcher 1 shares a
+    expect(r.wantsResults('opennap', server, ['rock'])).toBe(false); // incomplete, but no first-query budget here
+    expect(new ServerRegistry({ queryRateN: 5 }).wantsResults('opennap', server, ['rock'])).toBe(true);
+    r.onEvent(answer('10.0.2.1', 2000, ['b', 'c'])); // the same searcher again: still without its own files
+    expect(payloads()).toEqual(['b.mp3', 'c.mp3']);
+    r.onEvent(answer('10.0.2.2', 3000, ['a', 'c'])); // searcher 2 shares b
+    expect(payloads()).toEqual(['a.mp3', 'c.mp3', 'b.mp3']);
+    expect(r.warmAnswers(serverKey('opennap', server))[0]).toMatchObject({ ts: 3000, results: 3 });
+    expect(r.wantsResults('opennap', server, ['rock'])).toBe(false); // complete and fresh
+    // Past WARM_MERGE_MS from the oldest answer merged, a new answer starts afresh: files of users gone do not live on.
+    r.onEvent(answer('10.0.2.3', 1000 + WARM_MERGE_MS + 1, ['a']));
+    expect(payloads()).toEqual(['a.mp3']);
+  });
+
+  it('asks again for an incomplete answer only within the first-query budget', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    r.onEvent(done('rock', 10, 1000));
+    const asks = Array.from({ length: FIRST_QUERY_COPIES_PER_S + 1 }, () => r.wantsResults('opennap', server, ['rock']));
+    expect(asks.filter(Boolean)).toHaveLength(FIRST_QUERY_COPIES_PER_S);
   });
 
   it('drops the oldest answers, across servers, beyond the byte bound', () => {
