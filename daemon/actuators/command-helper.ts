@@ -25,6 +25,7 @@ export const HELPER_CLOSE_GRACE_MS = COMMAND_TIMEOUT_MS;
 
 /** The helper's program (CommonJS, for `node -e`): JSON lines in, one JSON line out per request. */
 const HELPER_SOURCE = `
+process.title = 'active-router: command helper';
 const run = (${makeCommandRunner.toString()})(require('node:child_process').spawn, ${COMMAND_TIMEOUT_MS}, ${MAX_COMMAND_OUTPUT_BYTES});
 const reply = (answer) => process.stdout.write(JSON.stringify(answer) + '\\n');
 // Exit once stdin ended and nothing runs (a tool that failed to start can leave pipes open).
