@@ -4,6 +4,7 @@
 // thresholds never crossed); peers on the client side search for a few seconds. Then `replay FILE.pcap --json`
 // must match the peers' search logs exactly (queries, answered), RT and QR must be plausible, and the live
 // daemon's database (`servers --db`) must give the same counts as the replay.
+import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -102,6 +103,8 @@ describe.skipIf((!isRoot || !hasTcpdump || !existsSync(CLI)) && !process.env.CI)
   const dir = mkdtempSync(join(tmpdir(), 'ar-passive-'));
   const pcap = join(dir, 'router-eth-s.pcap');
   const db = join(dir, 'state.db');
+  /** The replay's own database, kept (`--db`) to be read back. */
+  const replayDb = join(dir, 'replay.db');
   const policy = join(dir, 'policy.yaml');
   const statusFile = join(dir, 'status.json');
   const searchLog = join(dir, 'searches.jsonl');
@@ -109,6 +112,7 @@ describe.skipIf((!isRoot || !hasTcpdump || !existsSync(CLI)) && !process.env.CI)
   let lines: SearchLine[] = [];
   let replay: TableJson | undefined;
   let live: TableJson | undefined;
+  let replayKept: TableJson | undefined;
   let daemonExit: number | null = null;
 
   beforeAll(async () => {
@@ -168,8 +172,9 @@ describe.skipIf((!isRoot || !hasTcpdump || !existsSync(CLI)) && !process.env.CI)
     await stopChild(server, STOP_GRACE_MS);
 
     lines = readSearchLog(searchLog);
-    replay = await cliJson(['replay', pcap, '--json', '--policy', policy]);
+    replay = await cliJson(['replay', pcap, '--json', '--policy', policy, '--db', replayDb]);
     live = await cliJson(['servers', '--db', db, '--json']);
+    replayKept = await cliJson(['servers', '--db', replayDb, '--json']);
     const answered = lines.filter((l) => l.firstResultAt !== null).length;
     process.stdout.write(`peers: ${lines.length} searches, ${answered} answered\nreplay: ${JSON.stringify(originRow(replay))}\nlive:   ${JSON.stringify(originRow(live))}\n`);
   }, 120_000);
@@ -231,6 +236,21 @@ describe.skipIf((!isRoot || !hasTcpdump || !existsSync(CLI)) && !process.env.CI)
     expect(l, JSON.stringify(live)).toBeDefined();
     if (l === undefined || r === undefined) return;
     expect({ queries: l.queries, answered: l.answered, clients: l.clients }).toEqual({ queries: r.queries, answered: r.answered, clients: r.clients });
+  });
+
+  it('the replay\'s own database reads back the same, with the query indexes its bulk load built at the end', () => {
+    const k = replayKept === undefined ? undefined : originRow(replayKept);
+    const r = replay === undefined ? undefined : originRow(replay);
+    expect(k, JSON.stringify(replayKept)).toBeDefined();
+    if (k === undefined || r === undefined) return;
+    expect({ queries: k.queries, answered: k.answered, clients: k.clients }).toEqual({ queries: r.queries, answered: r.answered, clients: r.clients });
+    const file = new Database(replayDb, { readonly: true });
+    try {
+      const names = file.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries' ORDER BY name`).all();
+      expect(names.map((n) => n.name)).toEqual(['queries_server_fr', 'queries_server_ts']);
+    } finally {
+      file.close();
+    }
   });
 
   it('left no namespace behind once taken down', async () => {

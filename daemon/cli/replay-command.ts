@@ -28,7 +28,7 @@ export interface ReplayReport {
   frames: number;
   firstTs: number | null;
   lastTs: number | null;
-  /** First frame read → last row committed (what the throughput benchmark divides by). */
+  /** First frame read → last row committed and indexed (what the throughput benchmark divides by). */
   elapsedMs: number;
   /** The per-server summary read back from the database afterwards. */
   summaryMs: number;
@@ -49,6 +49,8 @@ export async function replayCapture(file: string, policyPath: string | undefined
     writeWhenFull: true,
     thread: options.writerThread === true,
     settings: { batchRows: REPLAY_BATCH_ROWS },
+    // Nothing reads the file until the capture is in: its query indexes are built once, at the end.
+    bulkLoad: true,
   });
   try {
     const analysis = new PassiveAnalysis({ policy, state, keepAnswers: false });
@@ -67,6 +69,8 @@ export async function replayCapture(file: string, policyPath: string | undefined
     const lastTs = analysis.lastTs || null;
     analysis.finish(analysis.lastTs);
     state.writer.flush();
+    // Inside the timed span: the rows are not ready to read until their indexes are.
+    state.endBulkLoad();
     const elapsedMs = performance.now() - started;
     const span = firstTs !== null && lastTs !== null ? lastTs - firstTs + 1 : 1;
     const servers = state.reader.serverSummary(span, (lastTs ?? 0) + 0.5).map(rowOf);

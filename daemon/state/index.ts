@@ -1,9 +1,12 @@
 /**
  * The state database (daemon/state): opens the SQLite file, runs migrations,
  * and hands out the single batched writer and the reader over one connection.
- * `close()` flushes what is queued before closing the file.
+ * `close()` flushes what is queued before closing the file. With `bulkLoad`
+ * (replay into a fresh file) the query time indexes are built once at the end
+ * of the load instead of row by row (bulk-load.ts).
  */
 import type Database from 'better-sqlite3';
+import { beginBulkLoad, ensureQueryIndexes } from './bulk-load.js';
 import { openDatabase } from './open-database.js';
 import { resolveStateSettings } from './settings.js';
 import type { StateSettings, StateSettingsInput } from './settings.js';
@@ -14,6 +17,11 @@ import type { StateWriterOptions } from './state-writer.js';
 
 export interface OpenStateOptions extends StateWriterOptions, StateReaderOptions {
   settings?: StateSettingsInput;
+  /**
+   * Loading a file nobody reads until the load ends (`replay`): when its query table is empty, its
+   * time indexes are left out until `endBulkLoad` (or `close`) builds them.
+   */
+  bulkLoad?: boolean;
 }
 
 export interface StateHandle {
@@ -21,23 +29,50 @@ export interface StateHandle {
   settings: StateSettings;
   writer: StateWriter;
   reader: StateReader;
+  /** Whether the query time indexes are left out for a bulk load still under way. */
+  readonly bulkLoading: boolean;
+  /** Writes what is queued and builds the indexes a bulk load left out; a no-op otherwise. */
+  endBulkLoad(): void;
   close(): void;
 }
 
 export function openState(path: string, options: OpenStateOptions = {}): StateHandle {
   const settings = resolveStateSettings(options.settings);
   const db = openDatabase(path);
+  let bulkLoading = false;
+  try {
+    // Before the writer exists, so a writer thread's connection never sees the indexes at all.
+    bulkLoading = options.bulkLoad === true && beginBulkLoad(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const writer = new StateWriter(db, settings, options);
   const reader = new StateReader(db, options);
+  const endBulkLoad = (): void => {
+    if (!bulkLoading) return;
+    writer.flush();
+    ensureQueryIndexes(db);
+    bulkLoading = false;
+  };
   return {
     db,
     settings,
     writer,
     reader,
+    get bulkLoading() {
+      return bulkLoading;
+    },
+    endBulkLoad,
     close() {
       if (!db.open) return;
       try {
         writer.close();
+        // A load that ended early (an error) still leaves a file with its indexes.
+        if (bulkLoading) {
+          ensureQueryIndexes(db);
+          bulkLoading = false;
+        }
       } finally {
         db.close();
       }

@@ -3,10 +3,12 @@
  * WAL so readers never block the writer, synchronous=NORMAL (durable across
  * process crashes, may lose the last commits on power loss: acceptable for
  * traffic statistics), foreign keys on, a longer WAL between checkpoints and a
- * smaller page cache (both measured, see the constants), then migrations.
+ * smaller page cache (both measured, see the constants), then migrations, and
+ * the query indexes a bulk load that never finished left out (bulk-load.ts).
  */
 import Database from 'better-sqlite3';
 import { StateOpenError } from '../errors.js';
+import { ensureQueryIndexes } from './bulk-load.js';
 import { MIGRATIONS, migrate } from './schema.js';
 import type { Migration } from './schema.js';
 
@@ -31,6 +33,16 @@ export const CACHE_SIZE_KIB = 8 * 1024;
 
 export interface OpenDatabaseOptions {
   migrations?: readonly Migration[];
+  /**
+   * Build query indexes a bulk load left out (default true). The writer thread says false: it writes
+   * for the connection that opened the file, whose bulk load leaves them out on purpose.
+   */
+  repairIndexes?: boolean;
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Database.Database {
@@ -55,6 +67,18 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   } catch (err) {
     db.close();
     throw err;
+  }
+  if (options.migrations === undefined && options.repairIndexes !== false) {
+    try {
+      ensureQueryIndexes(db);
+    } catch (err) {
+      // A replay is loading the file right now and holds the write lock: it builds them itself at
+      // its end. Without them reads are slower, not wrong, so the file still opens.
+      if (!isBusy(err)) {
+        db.close();
+        throw new StateOpenError(path, err);
+      }
+    }
   }
   return db;
 }

@@ -87,6 +87,21 @@ describe('StateWriter on a worker thread', () => {
     expect(c['state.enqueued']).toBe(92);
   });
 
+  it('bulk loads a fresh file: no query time indexes while the thread writes, built at the end (bulk-load.ts)', () => {
+    const indexes = (db: Database.Database) =>
+      db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries' ORDER BY name`).all().map((r) => r.name);
+    const handle = open({ settings: { batchRows: 7 }, bulkLoad: true });
+    expect(handle.bulkLoading).toBe(true);
+    for (let i = 0; i < 50; i++) handle.writer.enqueue(q(A, i, 1000 + i * 10));
+    handle.writer.flush();
+    for (let i = 0; i < 50; i += 2) handle.writer.enqueue(fr(A, i, 1000 + i * 10, 1004 + i * 10)); // updates by rowid
+    expect(indexes(handle.db)).toEqual([]);
+    handle.endBulkLoad();
+    expect(indexes(handle.db)).toEqual(['queries_server_fr', 'queries_server_ts']);
+    const [summary] = handle.reader.serverSummary(10_000, 2000);
+    expect(summary).toMatchObject({ queries: 50, answered: 25, rtP50Ms: 4 });
+  });
+
   it('updates rows written in an earlier batch, prunes synchronously and records metric windows', () => {
     const { writer, reader } = open({ settings: { retentionMs: { queries: 1000 } } });
     writer.enqueue(q(A, 0, 100));

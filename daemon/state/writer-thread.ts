@@ -34,7 +34,7 @@ function die(err: unknown): never {
 
 try {
   if (port === null) throw new Error('writer-thread.ts must run as a worker');
-  const db = openDatabase(data.path);
+  const db = openDatabase(data.path, { repairIndexes: false });
   const writer = new BatchWriter(db, data.settings, {
     bump(name, n = 1) {
       if (n !== 0) counts.set(name, (counts.get(name) ?? 0) + n);

@@ -1,0 +1,156 @@
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Endpoint } from '../../analyzers/analyzer.js';
+import type { AnalyzerEvent } from '../../analyzers/events.js';
+import { QUERY_TIME_INDEXES, beginBulkLoad, ensureQueryIndexes } from './bulk-load.js';
+import { openState } from './index.js';
+import type { OpenStateOptions } from './index.js';
+import { openDatabase } from './open-database.js';
+import { MIGRATIONS, migrate } from './schema.js';
+import { makeTempDir } from './test-temp-dir.js';
+
+const S: Endpoint = { ip: '10.0.0.1', port: 8888 };
+const P = 'opennap';
+
+let tmp: ReturnType<typeof makeTempDir>;
+beforeEach(() => {
+  tmp = makeTempDir();
+});
+afterEach(() => tmp.remove());
+
+const queryIndexes = (db: Database.Database): string[] =>
+  db
+    .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries' ORDER BY name`)
+    .all()
+    .map((r) => r.name);
+
+const ALL = QUERY_TIME_INDEXES.map((i) => i.name).sort();
+
+/** The events of `n` clients' queries: each asked, answered after `rt` and ended after `done` ms, or left open. */
+function conversation(steps: readonly { client: number; rt: number | null; done: number | null }[]): AnalyzerEvent[] {
+  const events: { e: AnalyzerEvent; at: number; order: number }[] = [];
+  const seqs = new Map<number, number>();
+  steps.forEach((s, i) => {
+    const client: Endpoint = { ip: `10.0.1.${s.client}`, port: 4000 + s.client };
+    const seq = seqs.get(s.client) ?? 0;
+    seqs.set(s.client, seq + 1);
+    const ts = 1000 + i * 10;
+    events.push({ e: { kind: 'query', protocol: P, server: S, ts, client, seq, keywords: ['k' + String(i % 3)], maxResults: 10 }, at: ts, order: events.length });
+    if (s.rt !== null) {
+      events.push({ e: { kind: 'first_response', protocol: P, server: S, ts: ts + s.rt, client, seq, queryTs: ts }, at: ts + s.rt, order: events.length });
+      if (s.done !== null) {
+        const e: AnalyzerEvent = { kind: 'query_done', protocol: P, server: S, ts: ts + s.rt + s.done, client, seq, queryTs: ts, results: 2, resultPayloads: [], keywords: ['k'] };
+        events.push({ e, at: ts + s.rt + s.done, order: events.length });
+      }
+    }
+  });
+  // Capture order: by time, ties in the order they were made (a query before its own answer).
+  return events.sort((a, b) => a.at - b.at || a.order - b.order).map((x) => x.e);
+}
+
+/** Writes `events` into a fresh file and returns its query rows and summary (and the indexes seen while loading). */
+function load(events: readonly AnalyzerEvent[], name: string, options: OpenStateOptions) {
+  const state = openState(tmp.path(name), { queryRateN: 2, writeWhenFull: true, settings: { batchRows: 3 }, ...options });
+  try {
+    state.writer.registerServer(S, P, 'policy', 0);
+    for (const e of events) state.writer.enqueue(e);
+    state.writer.flush();
+    const duringLoad = queryIndexes(state.db);
+    state.endBulkLoad();
+    const rows = state.db.prepare('SELECT * FROM queries ORDER BY id').all();
+    return { rows, summary: state.reader.serverSummary(100_000, 100_000), duringLoad, after: queryIndexes(state.db) };
+  } finally {
+    state.close();
+  }
+}
+
+describe('bulk load (replay into a fresh file)', () => {
+  it('names the query indexes exactly as the migrations create them', () => {
+    const db = openDatabase(tmp.path('state.db'));
+    const sql = db
+      .prepare<[], { name: string; sql: string }>(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries' ORDER BY name`)
+      .all();
+    db.close();
+    const normal = (s: string) => s.replace(/\s+/g, ' ').trim();
+    expect(sql.map((r) => ({ name: r.name, sql: normal(r.sql) }))).toEqual(
+      [...QUERY_TIME_INDEXES].sort((a, b) => a.name.localeCompare(b.name)).map((i) => ({ name: i.name, sql: normal(i.sql) })),
+    );
+  });
+
+  it('writes the same rows and summary as a load that keeps its indexes, and builds them at the end', () => {
+    const step = fc.record({
+      client: fc.integer({ min: 1, max: 4 }),
+      rt: fc.option(fc.integer({ min: 1, max: 80 }), { nil: null }),
+      done: fc.option(fc.integer({ min: 0, max: 80 }), { nil: null }),
+    });
+    let run = 0;
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 30 }), (steps) => {
+        const events = conversation(steps);
+        run++;
+        const plain = load(events, `plain-${run}.db`, {});
+        const bulk = load(events, `bulk-${run}.db`, { bulkLoad: true });
+        expect(plain.duringLoad).toEqual(ALL);
+        expect(bulk.duringLoad).toEqual([]);
+        expect(bulk.after).toEqual(ALL);
+        expect(bulk.rows).toEqual(plain.rows);
+        expect(bulk.summary).toEqual(plain.summary);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('leaves the indexes of a file that already has query rows', () => {
+    const path = tmp.path('state.db');
+    const first = openState(path, { queryRateN: 2 });
+    first.writer.enqueue({ kind: 'query', protocol: P, server: S, ts: 1, client: { ip: '10.0.1.1', port: 4001 }, seq: 0, keywords: ['a'], maxResults: 1 });
+    first.close();
+    const again = openState(path, { queryRateN: 2, bulkLoad: true });
+    expect(again.bulkLoading).toBe(false);
+    expect(queryIndexes(again.db)).toEqual(ALL);
+    again.close();
+  });
+
+  it('builds the indexes on close when the load ends without endBulkLoad', () => {
+    const path = tmp.path('state.db');
+    const state = openState(path, { queryRateN: 2, bulkLoad: true });
+    expect(state.bulkLoading).toBe(true);
+    state.writer.enqueue({ kind: 'query', protocol: P, server: S, ts: 1, client: { ip: '10.0.1.1', port: 4001 }, seq: 0, keywords: ['a'], maxResults: 1 });
+    state.close();
+    const db = new Database(path, { readonly: true });
+    expect(queryIndexes(db)).toEqual(ALL);
+    expect(db.prepare('SELECT count(*) AS n FROM queries').get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it('gets the indexes back when a file left mid-load is opened again', () => {
+    const path = tmp.path('state.db');
+    const raw = new Database(path);
+    migrate(raw, MIGRATIONS);
+    expect(beginBulkLoad(raw)).toBe(true);
+    raw.close(); // the process died here
+    const db = openDatabase(path);
+    expect(queryIndexes(db)).toEqual(ALL);
+    expect(ensureQueryIndexes(db)).toEqual([]);
+    db.close();
+  });
+
+  it('still opens a file left mid-load while another connection holds the write lock', () => {
+    const path = tmp.path('state.db');
+    const loader = new Database(path);
+    loader.pragma('journal_mode = WAL');
+    migrate(loader, MIGRATIONS);
+    beginBulkLoad(loader);
+    loader.prepare('BEGIN IMMEDIATE').run();
+    try {
+      // The reader cannot build the indexes now (SQLITE_BUSY after its busy timeout), and opens anyway.
+      const reader = openDatabase(path);
+      expect(queryIndexes(reader)).toEqual([]);
+      reader.close();
+    } finally {
+      loader.prepare('ROLLBACK').run();
+      loader.close();
+    }
+  });
+});
