@@ -84,3 +84,20 @@ describe('PassiveAnalysis.setPolicy', () => {
     expect(tracked.clients.size).toBe(0);
   });
 });
+
+describe('PassiveAnalysis without the manager (replay)', () => {
+  it('writes the same rows to the database and leaves the in-memory registry empty', () => {
+    const run = (feedManager: boolean) => {
+      const events: AnalyzerEvent[] = [];
+      const a = new PassiveAnalysis({ policy: policy('learn: false\n'), state: temp.state, feedManager, onEvent: (e) => events.push(e) });
+      a.onFrame(LinkType.EN10MB, segment(feedManager ? 40001 : 40002, 8888, 1, Buffer.concat([LOGIN, search('a'), search('b')])), 1000, 'eth0');
+      temp.state.writer.flush();
+      return { events: events.length, tracked: a.servers.list().length };
+    };
+    expect(run(true)).toEqual({ events: 5, tracked: 1 }); // session_open, server_seen, login, two queries
+    expect(run(false)).toEqual({ events: 5, tracked: 0 });
+    const [summary] = temp.state.reader.serverSummary(10_000, 2000);
+    // Both runs' rows are in the file: two client endpoints, two queries each.
+    expect(summary).toMatchObject({ address: `${SERVER}:8888`, queries: 4, clients: 2 });
+  });
+});

@@ -3,7 +3,9 @@
  * frames → analyzers/ pipeline (decode, reassembly, protocol analyzers) →
  * events → the state database writer and the in-memory server registry the
  * manager reads. Used alike by live capture (`run`) and by `replay`, so a
- * capture replayed gives the same counts as the same traffic seen live.
+ * capture replayed gives the same counts as the same traffic seen live (both
+ * read them from the database; a replay has no manager, so it leaves the
+ * registry out).
  */
 import type { AnalyzerEvent } from '../analyzers/events.js';
 import { Counters } from '../analyzers/counters.js';
@@ -57,6 +59,13 @@ export interface PassiveAnalysisOptions {
   onEvent?: (event: AnalyzerEvent) => void;
   /** Keep search answers for cache warm starts (the daemon does; a replay has no proxy to warm). */
   keepAnswers?: boolean;
+  /**
+   * Feed the in-memory server registry (default true): the manager's per-server metric windows,
+   * clients and kept answers. A replay says false: nothing reads them there (its figures come from
+   * the database), and feeding them cost about a tenth of its time (BENCHMARKS.md). Implies no
+   * kept answers.
+   */
+  feedManager?: boolean;
 }
 
 export class PassiveAnalysis {
@@ -72,7 +81,10 @@ export class PassiveAnalysis {
   constructor(private readonly options: PassiveAnalysisOptions) {
     const { policy, state } = options;
     this.policy = policy;
-    this.servers = new ServerRegistry({ queryRateN: policy.metrics.queriesPerSample, ...(options.keepAnswers === false ? { warmBytes: 0 } : {}) });
+    const feedManager = options.feedManager !== false;
+    const keepAnswers = feedManager && options.keepAnswers !== false;
+    this.servers = new ServerRegistry({ queryRateN: policy.metrics.queriesPerSample, ...(keepAnswers ? {} : { warmBytes: 0 }) });
+    const servers = feedManager ? this.servers : null;
     const registry = buildAnalyzerRegistry(policy);
     this.registry = registry;
     const writer = state.writer;
@@ -82,9 +94,9 @@ export class PassiveAnalysis {
       servers: pipelineServers(policy, registry),
       counters: this.counters,
       probe: policy.learn,
-      wantsResults: (protocol, server, keywords) => this.servers.wantsResults(protocol, server, keywords),
+      wantsResults: keepAnswers ? (protocol, server, keywords) => this.servers.wantsResults(protocol, server, keywords) : () => false,
       onEvent: (event) => {
-        this.servers.onEvent(event);
+        servers?.onEvent(event);
         writer.enqueue(event);
         extra?.(event);
       },

@@ -53,7 +53,7 @@ export async function replayCapture(file: string, policyPath: string | undefined
     bulkLoad: true,
   });
   try {
-    const analysis = new PassiveAnalysis({ policy, state, keepAnswers: false });
+    const analysis = new PassiveAnalysis({ policy, state, feedManager: false });
     let firstTs: number | null = null;
     const started = performance.now();
     let expireAt = 0;
