@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 
 /**
  * The query table's secondary indexes as the latest migration leaves them (schema.ts, migration 2:
- * migrations are never edited, so this repeats its text; schema.test.ts checks the two agree).
+ * migrations are never edited, so this repeats its text; bulk-load.test.ts checks the two agree).
  */
 export const QUERY_TIME_INDEXES: readonly { name: string; sql: string }[] = [
   { name: 'queries_server_ts', sql: 'CREATE INDEX queries_server_ts ON queries (server_id, query_ts, first_response_ts)' },
