@@ -6,6 +6,12 @@
  * codes in one place, listed in `STATE_METRICS_ERROR_CODES`).
  */
 
+/** Whether `err` is a SQLite error whose code (better-sqlite3's `code`, e.g. SQLITE_BUSY_SNAPSHOT) starts with one of `prefixes`. */
+export function isSqliteError(err: unknown, ...prefixes: string[]): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && prefixes.some((p) => code.startsWith(p));
+}
+
 /** Base class: a named error with a stable machine-readable code. */
 export abstract class ActiveRouterError extends Error {
   abstract readonly code: string;

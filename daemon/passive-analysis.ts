@@ -94,7 +94,7 @@ export class PassiveAnalysis {
       servers: pipelineServers(policy, registry),
       counters: this.counters,
       probe: policy.learn,
-      wantsResults: keepAnswers ? (protocol, server, keywords) => this.servers.wantsResults(protocol, server, keywords) : () => false,
+      wantsResults: (protocol, server, keywords) => this.servers.wantsResults(protocol, server, keywords),
       onEvent: (event) => {
         servers?.onEvent(event);
         writer.enqueue(event);

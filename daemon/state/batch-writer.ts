@@ -11,6 +11,7 @@
 import type Database from 'better-sqlite3';
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import { EndpointMap } from '../endpoint-map.js';
+import { isSqliteError } from '../errors.js';
 import { OpenQueries } from './open-queries.js';
 import type { OpenQuery, OpenQueryDrop } from './open-queries.js';
 import { pruneState } from './retention.js';
@@ -23,10 +24,7 @@ import type { WriteStatements } from './statements.js';
 /** Server ids cached in memory: one per (protocol, ip, port); beyond this the cache is reset (counted). */
 export const MAX_SERVER_ID_CACHE = 65_536;
 
-function isConstraintError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
-}
+const isConstraintError = (err: unknown): boolean => isSqliteError(err, 'SQLITE_CONSTRAINT');
 
 /** A server row as the batch writer last wrote it (servers are never deleted, so this stays true). */
 interface CachedServer {

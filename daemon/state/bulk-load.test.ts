@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { AnalyzerEvent } from '../../analyzers/events.js';
-import { QUERY_TIME_INDEXES, beginBulkLoad, ensureQueryIndexes } from './bulk-load.js';
+import { QUERY_TIME_INDEXES, beginBulkLoad, ensureQueryIndexes, queryIndexNames } from './bulk-load.js';
 import { openState } from './index.js';
 import type { OpenStateOptions } from './index.js';
 import { openDatabase } from './open-database.js';
@@ -18,12 +18,6 @@ beforeEach(() => {
   tmp = makeTempDir();
 });
 afterEach(() => tmp.remove());
-
-const queryIndexes = (db: Database.Database): string[] =>
-  db
-    .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries' ORDER BY name`)
-    .all()
-    .map((r) => r.name);
 
 const ALL = QUERY_TIME_INDEXES.map((i) => i.name).sort();
 
@@ -56,10 +50,10 @@ function load(events: readonly AnalyzerEvent[], name: string, options: OpenState
     state.writer.registerServer(S, P, 'policy', 0);
     for (const e of events) state.writer.enqueue(e);
     state.writer.flush();
-    const duringLoad = queryIndexes(state.db);
+    const duringLoad = queryIndexNames(state.db);
     state.endBulkLoad();
     const rows = state.db.prepare('SELECT * FROM queries ORDER BY id').all();
-    return { rows, summary: state.reader.serverSummary(100_000, 100_000), duringLoad, after: queryIndexes(state.db) };
+    return { rows, summary: state.reader.serverSummary(100_000, 100_000), duringLoad, after: queryIndexNames(state.db) };
   } finally {
     state.close();
   }
@@ -108,7 +102,7 @@ describe('bulk load (replay into a fresh file)', () => {
     first.close();
     const again = openState(path, { queryRateN: 2, bulkLoad: true });
     expect(again.bulkLoading).toBe(false);
-    expect(queryIndexes(again.db)).toEqual(ALL);
+    expect(queryIndexNames(again.db)).toEqual(ALL);
     again.close();
   });
 
@@ -119,7 +113,7 @@ describe('bulk load (replay into a fresh file)', () => {
     state.writer.enqueue({ kind: 'query', protocol: P, server: S, ts: 1, client: { ip: '10.0.1.1', port: 4001 }, seq: 0, keywords: ['a'], maxResults: 1 });
     state.close();
     const db = new Database(path, { readonly: true });
-    expect(queryIndexes(db)).toEqual(ALL);
+    expect(queryIndexNames(db)).toEqual(ALL);
     expect(db.prepare('SELECT count(*) AS n FROM queries').get()).toEqual({ n: 1 });
     db.close();
   });
@@ -131,7 +125,7 @@ describe('bulk load (replay into a fresh file)', () => {
     expect(beginBulkLoad(raw)).toBe(true);
     raw.close(); // the process died here
     const db = openDatabase(path);
-    expect(queryIndexes(db)).toEqual(ALL);
+    expect(queryIndexNames(db)).toEqual(ALL);
     expect(ensureQueryIndexes(db)).toEqual([]);
     db.close();
   });
@@ -146,7 +140,7 @@ describe('bulk load (replay into a fresh file)', () => {
     try {
       // The reader cannot build the indexes now (SQLITE_BUSY after its busy timeout), and opens anyway.
       const reader = openDatabase(path);
-      expect(queryIndexes(reader)).toEqual([]);
+      expect(queryIndexNames(reader)).toEqual([]);
       reader.close();
     } finally {
       loader.prepare('ROLLBACK').run();

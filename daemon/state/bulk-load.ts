@@ -36,14 +36,17 @@ export function beginBulkLoad(db: Database.Database): boolean {
   return true;
 }
 
+/** Names of the indexes the query table has now, sorted. */
+export function queryIndexNames(db: Database.Database): string[] {
+  return db
+    .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries' ORDER BY name`)
+    .all()
+    .map((r) => r.name);
+}
+
 /** Creates whichever query time index is missing (one sort of the table each); returns the names created. */
 export function ensureQueryIndexes(db: Database.Database): string[] {
-  const present = new Set(
-    db
-      .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries'`)
-      .all()
-      .map((r) => r.name),
-  );
+  const present = new Set(queryIndexNames(db));
   const missing = QUERY_TIME_INDEXES.filter((index) => !present.has(index.name));
   if (missing.length > 0) {
     db.transaction(() => {

@@ -49,9 +49,8 @@ export function openState(path: string, options: OpenStateOptions = {}): StateHa
   }
   const writer = new StateWriter(db, settings, options);
   const reader = new StateReader(db, options);
-  const endBulkLoad = (): void => {
+  const buildLeftOutIndexes = (): void => {
     if (!bulkLoading) return;
-    writer.flush();
     ensureQueryIndexes(db);
     bulkLoading = false;
   };
@@ -63,16 +62,17 @@ export function openState(path: string, options: OpenStateOptions = {}): StateHa
     get bulkLoading() {
       return bulkLoading;
     },
-    endBulkLoad,
+    endBulkLoad() {
+      if (!bulkLoading) return;
+      writer.flush();
+      buildLeftOutIndexes();
+    },
     close() {
       if (!db.open) return;
       try {
         writer.close();
         // A load that ended early (an error) still leaves a file with its indexes.
-        if (bulkLoading) {
-          ensureQueryIndexes(db);
-          bulkLoading = false;
-        }
+        buildLeftOutIndexes();
       } finally {
         db.close();
       }

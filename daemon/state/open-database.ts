@@ -7,7 +7,7 @@
  * the query indexes a bulk load that never finished left out (bulk-load.ts).
  */
 import Database from 'better-sqlite3';
-import { StateOpenError } from '../errors.js';
+import { StateOpenError, isSqliteError } from '../errors.js';
 import { ensureQueryIndexes } from './bulk-load.js';
 import { MIGRATIONS, migrate } from './schema.js';
 import type { Migration } from './schema.js';
@@ -40,11 +40,6 @@ export interface OpenDatabaseOptions {
   repairIndexes?: boolean;
 }
 
-function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
-}
-
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): Database.Database {
   let db: Database.Database | undefined;
   try {
@@ -74,7 +69,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     } catch (err) {
       // A replay is loading the file right now and holds the write lock: it builds them itself at
       // its end. Without them reads are slower, not wrong, so the file still opens.
-      if (!isBusy(err)) {
+      if (!isSqliteError(err, 'SQLITE_BUSY', 'SQLITE_LOCKED')) {
         db.close();
         throw new StateOpenError(path, err);
       }

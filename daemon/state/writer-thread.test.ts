@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { AnalyzerEvent } from '../../analyzers/events.js';
 import { StateClosedError } from '../errors.js';
+import { queryIndexNames } from './bulk-load.js';
 import { openState } from './index.js';
 import type { OpenStateOptions, StateHandle } from './index.js';
 import { makeTempDir } from './test-temp-dir.js';
@@ -88,16 +89,14 @@ describe('StateWriter on a worker thread', () => {
   });
 
   it('bulk loads a fresh file: no query time indexes while the thread writes, built at the end (bulk-load.ts)', () => {
-    const indexes = (db: Database.Database) =>
-      db.prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'queries' ORDER BY name`).all().map((r) => r.name);
     const handle = open({ settings: { batchRows: 7 }, bulkLoad: true });
     expect(handle.bulkLoading).toBe(true);
     for (let i = 0; i < 50; i++) handle.writer.enqueue(q(A, i, 1000 + i * 10));
     handle.writer.flush();
     for (let i = 0; i < 50; i += 2) handle.writer.enqueue(fr(A, i, 1000 + i * 10, 1004 + i * 10)); // updates by rowid
-    expect(indexes(handle.db)).toEqual([]);
+    expect(queryIndexNames(handle.db)).toEqual([]);
     handle.endBulkLoad();
-    expect(indexes(handle.db)).toEqual(['queries_server_fr', 'queries_server_ts']);
+    expect(queryIndexNames(handle.db)).toEqual(['queries_server_fr', 'queries_server_ts']);
     const [summary] = handle.reader.serverSummary(10_000, 2000);
     expect(summary).toMatchObject({ queries: 50, answered: 25, rtP50Ms: 4 });
   });
