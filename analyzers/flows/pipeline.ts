@@ -9,6 +9,7 @@ import { Counters } from '../counters.js';
 import { ServerSpecError } from '../errors.js';
 import type { AnalyzerEvent } from '../events.js';
 import { decodePacket } from '../packet/decode.js';
+import { emptyDecodedPacket } from '../packet/transport.js';
 import { parseIPv4, parseIPv6 } from '../packet/ip-parse.js';
 import { formatIPv6 } from '../packet/ip-text.js';
 import type { AnalyzerRegistry } from '../registry.js';
@@ -66,12 +67,14 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const flows = new FlowTable({ registry, isServerPort, onEvent: opts.onEvent, counters, limits: opts.limits, probe: opts.probe, ...(opts.wantsResults ? { wantsResults: opts.wantsResults } : {}) });
   let frames = 0;
   let packets = 0;
+  // Every packet is decoded into this one object: the flow table reads it and keeps nothing of it.
+  const scratch = emptyDecodedPacket();
   return {
     counters,
     flows,
     handleFrame(linkType, frame, ts) {
       frames++;
-      const pkt = decodePacket(linkType, frame, ts, counters);
+      const pkt = decodePacket(linkType, frame, ts, counters, scratch);
       if (pkt === null) return;
       packets++;
       flows.handlePacket(pkt);

@@ -284,11 +284,12 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
 
   /** FrameSink: one complete frame of the chunk being scanned. */
   frame(type: number, buf: Buffer | null, start: number, end: number): void {
-    const state = this.state;
-    state.frames++;
-    this.maybeConfirm(this.ts);
-    if (this.dir === 'toServer') this.onClientFrame(type, buf, start, end, this.ts);
-    else this.onServerFrame(type, buf, start, end, this.ts);
+    this.state.frames++;
+    // The capture time is read (this.ts) only where an event is emitted: a double passed down every
+    // frame's calls is a fresh heap number per call, most of this path's allocation (BENCHMARKS.md).
+    if (!this._confirmed) this.maybeConfirm();
+    if (this.dir === 'toServer') this.onClientFrame(type, buf, start, end);
+    else this.onServerFrame(type, buf, start, end);
   }
 
   private typeAllowed(state: DirectionState, type: number): boolean {
@@ -330,22 +331,22 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     return null;
   }
 
-  private maybeConfirm(ts: number): void {
+  private maybeConfirm(): void {
     if (this._confirmed) return;
     const { toServer, toClient } = this;
     if ((toServer.frames >= 1 && toClient.frames >= 1) || toServer.frames >= 2 || toClient.frames >= 2) {
       this._confirmed = true;
       this.ctx.count(OpenNapWeird.confirmed);
-      this.ctx.emit({ kind: 'server_seen', protocol: 'opennap', server: this.ctx.flow.server, learnt: this.ctx.learnt, ts });
+      this.ctx.emit({ kind: 'server_seen', protocol: 'opennap', server: this.ctx.flow.server, learnt: this.ctx.learnt, ts: this.ts });
     }
   }
 
-  private onClientFrame(type: number, buf: Buffer | null, start: number, end: number, ts: number): void {
+  private onClientFrame(type: number, buf: Buffer | null, start: number, end: number): void {
     // Requests arrive with their bytes (wantsData); null only if a header's verdict said otherwise.
     if (buf === null) return;
     switch (type) {
       case MessageType.Search:
-        this.onSearch(buf.toString('latin1', start, end), ts);
+        this.onSearch(buf.toString('latin1', start, end), this.ts);
         return;
       case MessageType.Login:
       case MessageType.NewUserLogin: {
@@ -354,7 +355,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
           this.ctx.count(OpenNapWeird.badLogin);
           return;
         }
-        this.ctx.emit({ kind: 'login', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, nick: login.value.nick, ts });
+        this.ctx.emit({ kind: 'login', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, nick: login.value.nick, ts: this.ts });
         return;
       }
       case MessageType.ShareFile:
@@ -409,7 +410,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     this.pending.push(query);
   }
 
-  private onServerFrame(type: number, buf: Buffer | null, start: number, end: number, ts: number): void {
+  private onServerFrame(type: number, buf: Buffer | null, start: number, end: number): void {
     if (type === MessageType.GeneralError) {
       // No 202 comes for a refused search: drop it from the order, untimed (a refusal is not a search
       // answer). It is the newest one not yet answered (see OpenNapClient.refuseNewestSearch).
@@ -433,7 +434,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
         this.unseenAnswerOpen = true;
         return;
       }
-      this.firstResponse(head, ts);
+      if (!head.firstResponseSeen) this.firstResponse(head);
       head.results++;
       if (buf !== null) head.payloads?.add(buf, start, end);
       return;
@@ -446,17 +447,18 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     }
     this.pending.shift();
     if (head.rejected) return;
-    this.firstResponse(head, ts);
+    const ts = this.ts;
+    if (!head.firstResponseSeen) this.firstResponse(head);
     this.ctx.emit({
       kind: 'query_done', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client,
       seq: head.seq, queryTs: head.ts, results: head.results, resultPayloads: head.payloads?.views() ?? [], keywords: head.keywords, ts,
     });
   }
 
-  private firstResponse(q: PendingQuery, ts: number): void {
-    if (q.firstResponseSeen) return;
+  /** Emits the first response of `q` (not yet seen), at the time of the chunk being scanned. */
+  private firstResponse(q: PendingQuery): void {
     q.firstResponseSeen = true;
-    this.ctx.emit({ kind: 'first_response', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, seq: q.seq, queryTs: q.ts, ts });
+    this.ctx.emit({ kind: 'first_response', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, seq: q.seq, queryTs: q.ts, ts: this.ts });
   }
 }
 

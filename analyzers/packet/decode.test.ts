@@ -5,6 +5,7 @@ import type { FrameSpec, LinkSpec } from './build.js';
 import { buildFrame, linkTypeOf } from './build.js';
 import { internetChecksum, onesSum } from './checksum.js';
 import { decodePacket } from './decode.js';
+import { emptyDecodedPacket } from './transport.js';
 import { LinkType, TcpFlag } from './types.js';
 
 const v4 = { src: '10.0.0.1', dst: '10.0.0.2' };
@@ -200,6 +201,30 @@ describe('decodePacket: hostile bytes', () => {
         decodePacket(linkTypeOf(spec.link), flipped, 0, counters);
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('decodePacket into a reused object', () => {
+  it('fills `out` with what a fresh decode returns, packet after packet', () => {
+    const specs: FrameSpec[] = [
+      { ip: v4, tcp },
+      { ip: v6, udp },
+      { link: { type: 'sll2' }, ip: { ...v4, options: Buffer.alloc(4, 1) }, udp },
+      { link: { type: 'ethernet', vlans: [{ id: 1 }] }, ip: v6, tcp: { ...tcp, payload: Buffer.alloc(0) } },
+    ];
+    const out = emptyDecodedPacket();
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...specs), { minLength: 1, maxLength: 8 }), fc.double({ min: 0, max: 2e12, noNaN: true }), (seq, ts) => {
+        for (const spec of seq) {
+          const frame = buildFrame(spec);
+          const fresh = decodePacket(linkTypeOf(spec.link), frame, ts, new Counters());
+          const reused = decodePacket(linkTypeOf(spec.link), frame, ts, new Counters(), out);
+          expect(reused).toBe(out);
+          expect({ ...reused }).toEqual({ ...fresh });
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 });

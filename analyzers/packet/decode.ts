@@ -16,7 +16,8 @@ import type { DecodedPacket } from './types.js';
 /** Reused between calls: decode is synchronous, so the network-layer scratch never escapes. */
 const net = emptyNetworkLayer();
 
-export function decodePacket(linkType: number, frame: Buffer, ts: number, counters: Counters): DecodedPacket | null {
+/** `out`, when given, is filled and returned rather than a new object (see decodeTcp). */
+export function decodePacket(linkType: number, frame: Buffer, ts: number, counters: Counters, out?: DecodedPacket): DecodedPacket | null {
   const loc = locateNetworkLayer(linkType, frame, counters);
   if (loc === undefined) return null;
   const off = loc.offset;
@@ -37,8 +38,8 @@ export function decodePacket(linkType: number, frame: Buffer, ts: number, counte
     counters.inc('packet.bad_ip_version');
     return null;
   }
-  if (net.protocol === IPPROTO_TCP) return decodeTcp(frame, net, ts, counters);
-  if (net.protocol === IPPROTO_UDP) return decodeUdp(frame, net, ts, counters);
+  if (net.protocol === IPPROTO_TCP) return decodeTcp(frame, net, ts, counters, out);
+  if (net.protocol === IPPROTO_UDP) return decodeUdp(frame, net, ts, counters, out);
   // ICMP, GRE, ESP, ...: not ours. (IPv6 counted its own in the header walk.)
   counters.inc('ipv4.other_protocol');
   return null;

@@ -10,7 +10,12 @@ import type { DecodedPacket } from './types.js';
 /** Shared zero-length payload: pure ACKs are most packets, and need no view of their own. */
 const EMPTY = Buffer.alloc(0);
 
-export function decodeTcp(frame: Buffer, net: NetworkLayer, ts: number, counters: Counters): DecodedPacket | null {
+/**
+ * `out`, when given, is filled and returned instead of a new object: the pipeline decodes every
+ * packet into one scratch object (the flow table never keeps it), which spares an object and its
+ * timestamp's heap number per packet.
+ */
+export function decodeTcp(frame: Buffer, net: NetworkLayer, ts: number, counters: Counters, out?: DecodedPacket): DecodedPacket | null {
   const off = net.start;
   if (net.end < off + 20) {
     counters.inc('tcp.truncated');
@@ -22,10 +27,11 @@ export function decodeTcp(frame: Buffer, net: NetworkLayer, ts: number, counters
     return null;
   }
   const payloadStart = off + dataOffset;
-  return packet(net, ts, 'tcp', frame, off, frame.readUInt32BE(off + 4), frame.readUInt32BE(off + 8), frame.readUInt8(off + 13), frame.readUInt16BE(off + 14), payloadStart, net.end);
+  return packet(net, ts, 'tcp', frame, off, frame.readUInt32BE(off + 4), frame.readUInt32BE(off + 8), frame.readUInt8(off + 13), frame.readUInt16BE(off + 14), payloadStart, net.end, out);
 }
 
-export function decodeUdp(frame: Buffer, net: NetworkLayer, ts: number, counters: Counters): DecodedPacket | null {
+/** As decodeTcp, `out` is filled when given. */
+export function decodeUdp(frame: Buffer, net: NetworkLayer, ts: number, counters: Counters, out?: DecodedPacket): DecodedPacket | null {
   const off = net.start;
   if (net.end < off + 8) {
     counters.inc('udp.truncated');
@@ -40,10 +46,15 @@ export function decodeUdp(frame: Buffer, net: NetworkLayer, ts: number, counters
     counters.inc('udp.length_exceeds_ip');
     return null;
   }
-  return packet(net, ts, 'udp', frame, off, 0, 0, 0, 0, off + 8, off + length);
+  return packet(net, ts, 'udp', frame, off, 0, 0, 0, 0, off + 8, off + length, out);
 }
 
-/** The decoded packet (one object shape for TCP and UDP): ports from the transport header at `off`, payload `[from, to)`. */
+/** A DecodedPacket to decode into (`out` of decodePacket), of the same shape `packet` builds. */
+export function emptyDecodedPacket(): DecodedPacket {
+  return { ts: 0.5, ipVersion: 4, src: '', dst: '', srcV4: -1, dstV4: -1, transport: 'tcp', srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, payload: EMPTY };
+}
+
+/** The decoded packet (one object shape for TCP and UDP): ports from the transport header at `off`, payload `[from, to)`; into `out` when given. */
 function packet(
   net: NetworkLayer,
   ts: number,
@@ -56,21 +67,40 @@ function packet(
   window: number,
   from: number,
   to: number,
+  out: DecodedPacket | undefined,
 ): DecodedPacket {
-  return {
-    ts,
-    ipVersion: net.version,
-    src: net.src,
-    dst: net.dst,
-    srcV4: net.srcV4,
-    dstV4: net.dstV4,
-    transport,
-    srcPort: frame.readUInt16BE(off),
-    dstPort: frame.readUInt16BE(off + 2),
-    seq,
-    ack,
-    flags,
-    window,
-    payload: from === to ? EMPTY : frame.subarray(from, to),
-  };
+  const payload = from === to ? EMPTY : frame.subarray(from, to);
+  if (out === undefined) {
+    return {
+      ts,
+      ipVersion: net.version,
+      src: net.src,
+      dst: net.dst,
+      srcV4: net.srcV4,
+      dstV4: net.dstV4,
+      transport,
+      srcPort: frame.readUInt16BE(off),
+      dstPort: frame.readUInt16BE(off + 2),
+      seq,
+      ack,
+      flags,
+      window,
+      payload,
+    };
+  }
+  out.ts = ts;
+  out.ipVersion = net.version;
+  out.src = net.src;
+  out.dst = net.dst;
+  out.srcV4 = net.srcV4;
+  out.dstV4 = net.dstV4;
+  out.transport = transport;
+  out.srcPort = frame.readUInt16BE(off);
+  out.dstPort = frame.readUInt16BE(off + 2);
+  out.seq = seq;
+  out.ack = ack;
+  out.flags = flags;
+  out.window = window;
+  out.payload = payload;
+  return out;
 }
