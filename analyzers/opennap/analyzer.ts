@@ -331,8 +331,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     return null;
   }
 
+  /** Called per frame until confirmed (the caller checks `_confirmed`). */
   private maybeConfirm(): void {
-    if (this._confirmed) return;
     const { toServer, toClient } = this;
     if ((toServer.frames >= 1 && toClient.frames >= 1) || toServer.frames >= 2 || toClient.frames >= 2) {
       this._confirmed = true;

@@ -69,38 +69,20 @@ function packet(
   to: number,
   out: DecodedPacket | undefined,
 ): DecodedPacket {
-  const payload = from === to ? EMPTY : frame.subarray(from, to);
-  if (out === undefined) {
-    return {
-      ts,
-      ipVersion: net.version,
-      src: net.src,
-      dst: net.dst,
-      srcV4: net.srcV4,
-      dstV4: net.dstV4,
-      transport,
-      srcPort: frame.readUInt16BE(off),
-      dstPort: frame.readUInt16BE(off + 2),
-      seq,
-      ack,
-      flags,
-      window,
-      payload,
-    };
-  }
-  out.ts = ts;
-  out.ipVersion = net.version;
-  out.src = net.src;
-  out.dst = net.dst;
-  out.srcV4 = net.srcV4;
-  out.dstV4 = net.dstV4;
-  out.transport = transport;
-  out.srcPort = frame.readUInt16BE(off);
-  out.dstPort = frame.readUInt16BE(off + 2);
-  out.seq = seq;
-  out.ack = ack;
-  out.flags = flags;
-  out.window = window;
-  out.payload = payload;
-  return out;
+  const pkt = out ?? emptyDecodedPacket();
+  pkt.ts = ts;
+  pkt.ipVersion = net.version;
+  pkt.src = net.src;
+  pkt.dst = net.dst;
+  pkt.srcV4 = net.srcV4;
+  pkt.dstV4 = net.dstV4;
+  pkt.transport = transport;
+  pkt.srcPort = frame.readUInt16BE(off);
+  pkt.dstPort = frame.readUInt16BE(off + 2);
+  pkt.seq = seq;
+  pkt.ack = ack;
+  pkt.flags = flags;
+  pkt.window = window;
+  pkt.payload = from === to ? EMPTY : frame.subarray(from, to);
+  return pkt;
 }
