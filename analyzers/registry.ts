@@ -60,6 +60,11 @@ export class AnalyzerRegistry {
     return this.byName.has(name) && !this.disabled.has(name);
   }
 
+  /** Whether no analyzer is switched off (the flow table asks per packet; this spares it two lookups). */
+  get allEnabled(): boolean {
+    return this.disabled.size === 0;
+  }
+
   /** Enabled registrations of one transport, in registration order (the probing order). */
   enabled(transport: Transport): readonly AnalyzerRegistration[] {
     return this.enabledCache[transport];

@@ -33,6 +33,24 @@ describe('keywordsOf', () => {
     expect(keywordsOf(text)).toEqual(words);
   });
 
+  /** The definition: lower-case, split on anything not a letter or digit, de-duplicated in order. */
+  const byRegex = (text: string): string[] => [...new Set(text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 0))];
+
+  it('agrees with the regex definition on ASCII (scanned) and other text', () => {
+    // Few letters, so words repeat, and long enough for more than 16 distinct words (the set path).
+    const ascii = fc.string({ unit: fc.constantFrom('a', 'B', 'c', '1', ' ', '-', '_', '.', '\t', 'Z'), maxLength: 200 });
+    const mixed = fc.string({ unit: fc.constantFrom('a', 'É', 'ß', '1', ' ', '-', 'K', 'İ', '٣'), maxLength: 60 });
+    fc.assert(
+      fc.property(fc.oneof(ascii, mixed, fc.string({ unit: 'binary', maxLength: 60 })), (s) => {
+        expect(keywordsOf(s)).toEqual(byRegex(s));
+      }),
+      { numRuns: 500 },
+    );
+    const many = Array.from({ length: 40 }, (_, i) => `w${i % 25}`).join(' ');
+    expect(keywordsOf(many)).toEqual(byRegex(many));
+    expect(keywordsOf(many)).toHaveLength(25);
+  });
+
   it('is stable: the words of the joined words are the words', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => {
