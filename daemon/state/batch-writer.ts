@@ -18,7 +18,7 @@ import { pruneState } from './retention.js';
 import type { PruneReport, PrunedTable } from './retention.js';
 import type { Learnt, RowOp } from './row-ops.js';
 import type { StateSettings } from './settings.js';
-import { prepareWriteStatements } from './statements.js';
+import { QUERY_INSERT_ROWS, prepareWriteStatements } from './statements.js';
 import type { WriteStatements } from './statements.js';
 
 /** Server ids cached in memory: one per (protocol, ip, port); beyond this the cache is reset (counted). */
@@ -61,6 +61,8 @@ export class BatchWriter {
    */
   private readonly serverIds = new EndpointMap<CachedServer>();
   private readonly openQueries: OpenQueries;
+  /** The values of one multi-row query insert, reused from chunk to chunk. */
+  private readonly chunkValues: (string | number | null)[] = new Array<string | number | null>(QUERY_INSERT_ROWS * 10).fill(null);
 
   constructor(
     private readonly db: Database.Database,
@@ -105,7 +107,7 @@ export class BatchWriter {
               count('state.row_failed');
             }
           }
-          for (const q of pending) this.insertQuery(q, count);
+          this.insertQueries(pending, count);
           for (const [id, ts] of touched) this.stmts.touchServer.run(ts, id);
         })
         .immediate();
@@ -125,6 +127,50 @@ export class BatchWriter {
     this.out.bump('state.rows_folded', folded);
     this.out.bump('state.rows_written', batch.length - folded - (local.get('state.row_failed') ?? 0));
     return batch.length;
+  }
+
+  /** Inserts the batch's new query rows in arrival order, QUERY_INSERT_ROWS per statement while there are that many. */
+  private insertQueries(pending: readonly OpenQuery[], count: (name: string) => void): void {
+    let i = 0;
+    for (; i + QUERY_INSERT_ROWS <= pending.length; i += QUERY_INSERT_ROWS) {
+      if (this.insertQueryChunk(pending, i)) continue;
+      // A row broke a constraint and the statement left nothing behind: row by row, so only that row is lost.
+      for (let j = i; j < i + QUERY_INSERT_ROWS; j++) this.insertQuery(pending[j]!, count);
+    }
+    for (; i < pending.length; i++) this.insertQuery(pending[i]!, count);
+  }
+
+  /** One multi-row insert of pending[from, from + QUERY_INSERT_ROWS); false when a row broke a constraint. */
+  private insertQueryChunk(pending: readonly OpenQuery[], from: number): boolean {
+    const v = this.chunkValues;
+    for (let r = 0, k = 0; r < QUERY_INSERT_ROWS; r++, k += 10) {
+      const q = pending[from + r]!;
+      v[k] = q.serverId;
+      v[k + 1] = q.clientIp;
+      v[k + 2] = q.clientPort;
+      v[k + 3] = q.seq;
+      v[k + 4] = q.queryTs;
+      v[k + 5] = q.keywords;
+      v[k + 6] = q.maxResults;
+      v[k + 7] = q.firstResponseTs;
+      v[k + 8] = q.doneTs;
+      v[k + 9] = q.results;
+    }
+    let last: number;
+    try {
+      last = Number(this.stmts.insertQueries.run(v).lastInsertRowid);
+    } catch (err) {
+      if (!isConstraintError(err)) throw err;
+      return false;
+    }
+    // The rows went in one after another, each taking the next rowid (max + 1: the table has no
+    // AUTOINCREMENT and is nowhere near the largest rowid), so the last one's rowid gives them all.
+    for (let r = 0; r < QUERY_INSERT_ROWS; r++) {
+      const q = pending[from + r]!;
+      q.rowid = last - QUERY_INSERT_ROWS + 1 + r;
+      q.keywords = null;
+    }
+    return true;
   }
 
   private insertQuery(q: OpenQuery, count: (name: string) => void): void {

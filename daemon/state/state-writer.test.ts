@@ -200,6 +200,25 @@ describe('StateWriter open queries (rows updated by rowid)', () => {
     expect(reader.recentQueries(id, 0)).toHaveLength(3);
   });
 
+  it('inserts a batch of new queries fifty rows to a statement, and later responses update the right rows', () => {
+    const { writer, reader, db } = open();
+    // A query the database refuses (a constraint, as a trigger raises it) sits in the second chunk of fifty.
+    db.exec(`CREATE TRIGGER refuse_seq_77 BEFORE INSERT ON queries WHEN NEW.seq = 77 AND NEW.first_response_ts IS NULL BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+    const n = 123; // two full chunks and a tail of 23 written row by row
+    for (let i = 0; i < n; i++) writer.enqueue(q(A, i, 1000 + i));
+    writer.flush();
+    for (let i = 0; i < n; i++) writer.enqueue(fr(A, i, 1000 + i, 1000 + i + 0.25));
+    writer.flush();
+    const id = reader.listServers()[0]?.id ?? -1;
+    const rows = reader.recentQueries(id, 0);
+    expect(rows).toHaveLength(n);
+    // Every row but the refused one got its own response; that one's response became an orphan row.
+    for (const r of rows) expect(r.firstResponseTs).toBe(r.queryTs + 0.25);
+    expect(rows.filter((r) => r.seq === 77).map((r) => r.keywords)).toEqual([[]]);
+    expect(rows.filter((r) => r.seq !== 77).every((r) => r.seq === r.queryTs - 1000 && r.keywords[0] === 'song')).toBe(true);
+    expect(writer.counters()).toMatchObject({ 'state.row_failed': 1, 'state.response_without_query': 1 });
+  });
+
   it('tells a query of a new flow from an old one with the same client endpoint and seq', () => {
     const { writer, reader } = open();
     writer.enqueue(q(A, 0, 100));
