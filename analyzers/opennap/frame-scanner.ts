@@ -11,6 +11,7 @@
  * Pure: no I/O, no clock; bad framing is the sink's verdict, not an exception.
  */
 import { HEADER_BYTES } from '../../opennap/codec.js';
+import { u16le } from '../packet/bytes.js';
 
 /** `FrameSink.frameHeader` verdicts. */
 export const FrameVerdict = {
@@ -83,8 +84,8 @@ export class FrameScanner {
       if (this.heldUsed < HEADER_BYTES) return null;
       this.held = null;
       this.heldUsed = 0;
-      const length = head.readUInt16LE(0);
-      const type = head.readUInt16LE(2);
+      const length = u16le(head, 0);
+      const type = u16le(head, 2);
       const verdict = sink.frameHeader(type, length);
       if (verdict === FrameVerdict.reject) return Buffer.concat([head, chunk.subarray(pos)]);
       if (length <= n - pos) {
@@ -110,8 +111,8 @@ export class FrameScanner {
         this.heldType = -1;
         return null;
       }
-      const length = chunk.readUInt16LE(pos);
-      const type = chunk.readUInt16LE(pos + 2);
+      const length = u16le(chunk, pos);
+      const type = u16le(chunk, pos + 2);
       const verdict = sink.frameHeader(type, length);
       if (verdict === FrameVerdict.reject) return chunk.subarray(pos);
       const end = pos + HEADER_BYTES + length;

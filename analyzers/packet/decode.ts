@@ -28,7 +28,7 @@ export function decodePacket(linkType: number, frame: Buffer, ts: number, counte
       counters.inc('packet.truncated_raw');
       return null;
     }
-    version = frame.readUInt8(off) >> 4;
+    version = frame[off]! >> 4;
   }
   if (version === 4) {
     if (!decodeIPv4(frame, off, counters, net)) return null;

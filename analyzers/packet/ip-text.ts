@@ -7,6 +7,7 @@
  * does not build the same string for every packet; an overwritten slot only
  * costs a rebuild, nothing is lost, so no eviction is counted.
  */
+import { i32be } from './bytes.js';
 
 /** IPv4 cache slots: a power of two; 4096 covers the active hosts of a busy router link (~50 KB). */
 export const IPV4_TEXT_CACHE_SLOTS = 4096;
@@ -19,7 +20,7 @@ const V4_SHIFT = 32 - Math.log2(IPV4_TEXT_CACHE_SLOTS);
 
 /** Dotted text of the IPv4 address at `buf[off..off+4)`; the caller has checked the length. */
 export function ipv4Text(buf: Buffer, off: number): string {
-  const addr = buf.readInt32BE(off);
+  const addr = i32be(buf, off);
   const slot = Math.imul(addr, 0x9e3779b1) >>> V4_SHIFT;
   const cached = v4Text[slot];
   if (cached !== undefined && v4Keys[slot] === addr) return cached;
@@ -35,10 +36,10 @@ const V6_SHIFT = 32 - Math.log2(IPV6_TEXT_CACHE_SLOTS);
 
 /** Canonical text of the IPv6 address at `buf[off..off+16)`; the caller has checked the length. */
 export function ipv6Text(buf: Buffer, off: number): string {
-  const a = buf.readInt32BE(off);
-  const b = buf.readInt32BE(off + 4);
-  const c = buf.readInt32BE(off + 8);
-  const d = buf.readInt32BE(off + 12);
+  const a = i32be(buf, off);
+  const b = i32be(buf, off + 4);
+  const c = i32be(buf, off + 8);
+  const d = i32be(buf, off + 12);
   const slot = Math.imul(a ^ Math.imul(b, 31) ^ Math.imul(c, 961) ^ Math.imul(d, 29791), 0x9e3779b1) >>> V6_SHIFT;
   const cached = v6Text[slot];
   const k = slot * 4;

@@ -9,6 +9,7 @@
 import type { Counters } from '../counters.js';
 import { ipv4Text } from './ip-text.js';
 import type { NetworkLayer } from './network.js';
+import { u16be, u32be } from './bytes.js';
 
 /** Fills `out` from the IPv4 header at `off`; false (counted) when the packet is dropped. */
 export function decodeIPv4(frame: Buffer, off: number, counters: Counters, out: NetworkLayer): boolean {
@@ -16,7 +17,7 @@ export function decodeIPv4(frame: Buffer, off: number, counters: Counters, out: 
     counters.inc('ipv4.truncated');
     return false;
   }
-  const vihl = frame.readUInt8(off);
+  const vihl = frame[off]!;
   if (vihl >> 4 !== 4) {
     counters.inc('ipv4.bad_version');
     return false;
@@ -26,7 +27,7 @@ export function decodeIPv4(frame: Buffer, off: number, counters: Counters, out: 
     counters.inc('ipv4.bad_header_length');
     return false;
   }
-  const totalLength = frame.readUInt16BE(off + 2);
+  const totalLength = u16be(frame, off + 2);
   // Also catches total length 0, which TSO-offloaded captures show.
   if (totalLength < ihl) {
     counters.inc('ipv4.bad_total_length');
@@ -37,7 +38,7 @@ export function decodeIPv4(frame: Buffer, off: number, counters: Counters, out: 
     counters.inc('ipv4.truncated');
     return false;
   }
-  const frag = frame.readUInt16BE(off + 6);
+  const frag = u16be(frame, off + 6);
   if ((frag & 0x1fff) !== 0) {
     counters.inc('ipv4.fragment_non_first');
     return false;
@@ -47,11 +48,11 @@ export function decodeIPv4(frame: Buffer, off: number, counters: Counters, out: 
     return false;
   }
   out.version = 4;
-  out.protocol = frame.readUInt8(off + 9);
+  out.protocol = frame[off + 9]!;
   out.src = ipv4Text(frame, off + 12);
   out.dst = ipv4Text(frame, off + 16);
-  out.srcV4 = frame.readUInt32BE(off + 12);
-  out.dstV4 = frame.readUInt32BE(off + 16);
+  out.srcV4 = u32be(frame, off + 12);
+  out.dstV4 = u32be(frame, off + 16);
   out.start = off + ihl;
   // Bytes past the total length are Ethernet padding, not payload.
   out.end = off + totalLength;

@@ -7,6 +7,7 @@
 import type { Counters } from '../counters.js';
 import { ipv6Text } from './ip-text.js';
 import type { NetworkLayer } from './network.js';
+import { u16be } from './bytes.js';
 
 /** Extension headers walked before giving up: real stacks use at most a handful; a bound keeps crafted chains cheap. */
 export const MAX_IPV6_EXT_HEADERS = 8;
@@ -27,12 +28,12 @@ export function decodeIPv6(frame: Buffer, off: number, counters: Counters, out: 
     counters.inc('ipv6.truncated');
     return false;
   }
-  if (frame.readUInt8(off) >> 4 !== 6) {
+  if (frame[off]! >> 4 !== 6) {
     counters.inc('ipv6.bad_version');
     return false;
   }
-  const payloadLength = frame.readUInt16BE(off + 4);
-  let next = frame.readUInt8(off + 6);
+  const payloadLength = u16be(frame, off + 4);
+  let next = frame[off + 6]!;
   if (payloadLength === 0 && next === HOP_BY_HOP) {
     // RFC 2675 jumbogram: never seen on links with MTU < 64 KiB; not worth parsing.
     counters.inc('ipv6.jumbogram');
@@ -59,15 +60,15 @@ export function decodeIPv6(frame: Buffer, off: number, counters: Counters, out: 
       case HIP:
       case SHIM6:
         if (cur + 8 > end) return badExt(counters);
-        len = (frame.readUInt8(cur + 1) + 1) * 8;
+        len = (frame[cur + 1]! + 1) * 8;
         break;
       case AH:
         if (cur + 8 > end) return badExt(counters);
-        len = (frame.readUInt8(cur + 1) + 2) * 4;
+        len = (frame[cur + 1]! + 2) * 4;
         break;
       case FRAGMENT: {
         if (cur + 8 > end) return badExt(counters);
-        const fragField = frame.readUInt16BE(cur + 2);
+        const fragField = u16be(frame, cur + 2);
         if (fragField >> 3 !== 0) {
           counters.inc('ipv6.fragment_non_first');
           return false;
@@ -87,7 +88,7 @@ export function decodeIPv6(frame: Buffer, off: number, counters: Counters, out: 
         counters.inc('ipv6.other_protocol');
         return false;
     }
-    next = frame.readUInt8(cur);
+    next = frame[cur]!;
     cur += len;
     if (cur > end) return badExt(counters);
   }

@@ -7,6 +7,7 @@
  */
 import type { Counters } from '../counters.js';
 import { LinkType } from './types.js';
+import { u16be } from './bytes.js';
 
 /** Stacked VLAN tags followed before giving up: QinQ uses 2, a bound keeps hostile stacks cheap. */
 export const MAX_VLAN_TAGS = 4;
@@ -54,7 +55,7 @@ export function locateNetworkLayer(linkType: number, frame: Buffer, counters: Co
         return undefined;
       }
       // SLL2 puts the protocol first; the payload starts after the 20-byte header.
-      return fromEthertype(frame, frame.readUInt16BE(0), 20, counters);
+      return fromEthertype(frame, u16be(frame, 0), 20, counters);
     case LinkType.RAW:
     case LinkType.RAW_OPENBSD:
     case LinkType.RAW_BSDOS:
@@ -86,7 +87,7 @@ export function locateNetworkLayer(linkType: number, frame: Buffer, counters: Co
 
 /** Reads the ethertype at `off` (Ethernet's type/length field or SLL's protocol) and follows VLAN tags. */
 function afterEthertype(frame: Buffer, off: number, counters: Counters): NetworkLocation | undefined {
-  return fromEthertype(frame, frame.readUInt16BE(off), off + 2, counters);
+  return fromEthertype(frame, u16be(frame, off), off + 2, counters);
 }
 
 /** Follows VLAN tags (libpcap re-inserts them into cooked headers too) to the IP ethertype. */
@@ -104,7 +105,7 @@ function fromEthertype(frame: Buffer, first: number, payloadOff: number, counter
       counters.inc('packet.truncated_vlan');
       return undefined;
     }
-    type = frame.readUInt16BE(off + 2);
+    type = u16be(frame, off + 2);
     off += 4;
   }
   if (type === ETHERTYPE_IPV4) return found(off, 4);

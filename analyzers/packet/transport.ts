@@ -6,6 +6,7 @@
 import type { Counters } from '../counters.js';
 import type { NetworkLayer } from './network.js';
 import type { DecodedPacket } from './types.js';
+import { u16be, u32be } from './bytes.js';
 
 /** Shared zero-length payload: pure ACKs are most packets, and need no view of their own. */
 const EMPTY = Buffer.alloc(0);
@@ -21,13 +22,13 @@ export function decodeTcp(frame: Buffer, net: NetworkLayer, ts: number, counters
     counters.inc('tcp.truncated');
     return null;
   }
-  const dataOffset = (frame.readUInt8(off + 12) >> 4) * 4;
+  const dataOffset = (frame[off + 12]! >> 4) * 4;
   if (dataOffset < 20 || off + dataOffset > net.end) {
     counters.inc('tcp.bad_data_offset');
     return null;
   }
   const payloadStart = off + dataOffset;
-  return packet(net, ts, 'tcp', frame, off, frame.readUInt32BE(off + 4), frame.readUInt32BE(off + 8), frame.readUInt8(off + 13), frame.readUInt16BE(off + 14), payloadStart, net.end, out);
+  return packet(net, ts, 'tcp', frame, off, u32be(frame, off + 4), u32be(frame, off + 8), frame[off + 13]!, u16be(frame, off + 14), payloadStart, net.end, out);
 }
 
 /** As decodeTcp, `out` is filled when given. */
@@ -37,7 +38,7 @@ export function decodeUdp(frame: Buffer, net: NetworkLayer, ts: number, counters
     counters.inc('udp.truncated');
     return null;
   }
-  const length = frame.readUInt16BE(off + 4);
+  const length = u16be(frame, off + 4);
   if (length < 8) {
     counters.inc('udp.bad_length');
     return null;
@@ -77,8 +78,8 @@ function packet(
   pkt.srcV4 = net.srcV4;
   pkt.dstV4 = net.dstV4;
   pkt.transport = transport;
-  pkt.srcPort = frame.readUInt16BE(off);
-  pkt.dstPort = frame.readUInt16BE(off + 2);
+  pkt.srcPort = u16be(frame, off);
+  pkt.dstPort = u16be(frame, off + 2);
   pkt.seq = seq;
   pkt.ack = ack;
   pkt.flags = flags;
