@@ -4,7 +4,7 @@ import type { AnalyzerContext, Direction } from '../analyzer.js';
 import type { AnalyzerEvent } from '../events.js';
 import { encodeFrame, encodeFrames } from '../../opennap/codec.js';
 import { MessageType as T } from '../../opennap/message-types.js';
-import { OpenNapAnalyzer } from './analyzer.js';
+import { OpenNapAnalyzer, resultMatches } from './analyzer.js';
 import { probeOpenNap } from './probe.js';
 import { findFrameBoundary } from './resync.js';
 import { CLIENT_TYPES } from '../../opennap/message-types.js';
@@ -217,5 +217,53 @@ describe('findFrameBoundary', () => {
   });
   it('answers -1 when nothing plausible is there', () => {
     expect(findFrameBoundary(Buffer.from([1, 2, 3]), rules)).toBe(-1);
+  });
+});
+
+describe('resultMatches (a first result against its query)', () => {
+  /** The definition: the first field (quoted up to `" `, else up to a space), lower-cased, holds every keyword. */
+  function byDefinition(buf: Buffer, start: number, end: number, keywords: readonly string[]): boolean {
+    if (keywords.length === 0) return true;
+    const data = buf.subarray(start, end);
+    let from = 0;
+    let to: number;
+    if (data[0] === 0x22) {
+      from = 1;
+      to = data.indexOf('" ', 1, 'latin1');
+      if (to < 0) to = data.length;
+    } else {
+      to = data.indexOf(0x20);
+      if (to < 0) to = data.length;
+    }
+    const lower = data.toString('latin1', from, to).toLowerCase();
+    return keywords.every((k) => lower.includes(k));
+  }
+
+  it('agrees with the definition on any bytes, inside a larger buffer', () => {
+    const byte = fc.constantFrom(0x22, 0x20, 0x61, 0x41, 0x62, 0x2e, 0x00, 0xe9);
+    fc.assert(
+      fc.property(
+        fc.array(byte, { maxLength: 8 }),
+        fc.array(byte, { maxLength: 40 }),
+        fc.array(byte, { maxLength: 8 }),
+        fc.array(fc.constantFrom('a', 'b', 'ab', 'a.', '"', 'é'), { maxLength: 3 }),
+        (before, data, after, keywords) => {
+          const buf = Buffer.from([...before, ...data, ...after]);
+          const start = before.length;
+          const end = start + data.length;
+          expect(resultMatches(buf, start, end, keywords)).toBe(byDefinition(buf, start, end, keywords));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reads a quoted name up to `" ` and an unquoted one up to a space', () => {
+    const r = Buffer.from('"C:\\Music\\Say "Hi"-Song.mp3" 1234 aabb');
+    expect(resultMatches(r, 0, r.length, ['say', '"hi"', 'song'])).toBe(true);
+    expect(resultMatches(r, 0, r.length, ['1234'])).toBe(false);
+    const u = Buffer.from('plain-name.mp3 99');
+    expect(resultMatches(u, 0, u.length, ['plain', 'mp3'])).toBe(true);
+    expect(resultMatches(u, 0, u.length, ['99'])).toBe(false);
   });
 });

@@ -468,20 +468,20 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
  * the query (case-insensitive substring, as lenient as real servers)? Reads
  * the name straight from the bytes: this runs once per query, on the hot path.
  */
-function resultMatches(buf: Buffer, start: number, end: number, keywords: readonly string[]): boolean {
+export function resultMatches(buf: Buffer, start: number, end: number, keywords: readonly string[]): boolean {
   if (keywords.length === 0) return true;
-  const data = buf.subarray(start, end);
-  let from = 0;
-  let to: number;
-  if (data[0] === 0x22) {
-    from = 1;
-    to = data.indexOf('" ', 1, 'latin1');
-    if (to < 0) to = data.length;
+  // A byte loop, not subarray and indexOf: a file name is short, and those calls cost more than the scan.
+  let from = start;
+  let to = start;
+  if (start < end && buf[start] === 0x22) {
+    // The quoted name ends at `" ` (a quote inside the name is allowed).
+    from = to = start + 1;
+    while (to + 1 < end && !(buf[to] === 0x22 && buf[to + 1] === 0x20)) to++;
+    if (to + 1 >= end) to = end;
   } else {
-    to = data.indexOf(0x20);
-    if (to < 0) to = data.length;
+    while (to < end && buf[to] !== 0x20) to++;
   }
-  const lower = data.toString('latin1', from, to).toLowerCase();
+  const lower = buf.toString('latin1', from, to).toLowerCase();
   return keywords.every((k) => lower.includes(k));
 }
 
