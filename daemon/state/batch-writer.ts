@@ -158,7 +158,7 @@ export class BatchWriter {
     }
     let last: number;
     try {
-      last = Number(this.stmts.insertQueries.run(v).lastInsertRowid);
+      last = Number(this.stmts.insertQueries.run(...v).lastInsertRowid);
     } catch (err) {
       if (!isConstraintError(err)) throw err;
       return false;
