@@ -95,6 +95,11 @@ describe('OpenNapAnalyzer', () => {
     ])]), 1);
     analyzer.onData('toServer', encodeFrame(T.RemoveFile, 'a.mp3'), 2);
     expect(events.filter((e) => e.kind === 'shares').map((e) => e.kind === 'shares' && e.files)).toEqual([2, 1]);
+    // A removal split across segments is delivered without its bytes (it needs none): still counted.
+    const split = encodeFrame(T.RemoveFile, 'b.mp3');
+    analyzer.onData('toServer', split.subarray(0, 6), 3);
+    analyzer.onData('toServer', split.subarray(6), 4);
+    expect(events.filter((e) => e.kind === 'shares').map((e) => e.kind === 'shares' && e.files)).toEqual([2, 1, 0]);
   });
 
   it('ignores responses to queries it did not see when started mid-session', () => {

@@ -343,7 +343,15 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
   }
 
   private onClientFrame(type: number, buf: Buffer | null, start: number, end: number): void {
-    // Requests arrive with their bytes (wantsData); null only if a header's verdict said otherwise.
+    // A removal needs no bytes, and one split across segments arrives without them (wantsData).
+    if (type === MessageType.RemoveFile) {
+      if (this.sharedFiles > 0) {
+        this.sharedFiles--;
+        this.sharesChanged = true;
+      }
+      return;
+    }
+    // The other requests read here arrive with their bytes (wantsData).
     if (buf === null) return;
     switch (type) {
       case MessageType.Search:
@@ -362,12 +370,6 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
       case MessageType.ShareFile:
         if (isValidShareFile(buf, start, end)) {
           this.sharedFiles++;
-          this.sharesChanged = true;
-        }
-        return;
-      case MessageType.RemoveFile:
-        if (this.sharedFiles > 0) {
-          this.sharedFiles--;
           this.sharesChanged = true;
         }
         return;
