@@ -126,7 +126,7 @@ const NON_WORD = /[^\p{L}\p{N}]+/u;
 export function keywordsOf(text: string): string[] {
   const lower = text.toLowerCase();
   // ASCII text (nearly every search and file name) is split by a scan: its only letters and digits are
-  // a-z and 0-9, so the scan agrees with the regex, at a fraction of its cost on the analyzer's hot path.
+  // a-z and 0-9, so the scan agrees with the regex, at about half its cost (the analyzer parses every search).
   const words: string[] = [];
   // Duplicates are found by a linear scan among the handful of words a name has; a set past that.
   let seen: Set<string> | null = null;

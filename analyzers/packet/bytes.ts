@@ -1,9 +1,10 @@
 /**
  * Unchecked big- and little-endian reads for decoders that have checked the
- * length first. Buffer's readUInt16BE and kin validate the offset's type and
- * range on every call (node:internal/validators was 1.5 % of a replay's
- * profile, BENCHMARKS.md); these are the same arithmetic without the checks.
- * Out of range they return garbage, not an error: callers check bounds.
+ * length first. Buffer's readUInt16BE and kin validate the offset on every
+ * call, and in the hot path's large inlined functions were reached through
+ * V8's generic property load: the two were 8 % of the pipeline's profile
+ * (BENCHMARKS.md). These are the same arithmetic without the checks. Out of
+ * range they return garbage, not an error: callers check bounds first.
  */
 
 export function u16be(buf: Uint8Array, off: number): number {
