@@ -30,16 +30,17 @@ describe('AnalyzerRegistry', () => {
 
   it('disable and enable by name', () => {
     const r = new AnalyzerRegistry([a, b, d]);
-    expect(r.allEnabled).toBe(true);
+    expect(r.isDisabled('alpha')).toBe(false);
     r.disable('alpha');
-    expect(r.allEnabled).toBe(false);
+    expect(r.isDisabled('alpha')).toBe(true);
+    expect(r.isDisabled('beta')).toBe(false);
     expect(r.isEnabled('alpha')).toBe(false);
     expect(r.byPort('tcp', 8888)).toBeUndefined();
     expect(r.byPort('tcp', 7777)).toBe(b);
     expect(r.enabled('tcp')).toEqual([b]);
     expect(r.get('alpha')).toBe(a);
     r.enable('alpha');
-    expect(r.allEnabled).toBe(true);
+    expect(r.isDisabled('alpha')).toBe(false);
     expect(r.byPort('tcp', 7777)).toBe(a);
     expect(r.isEnabled('nobody')).toBe(false);
   });

@@ -60,9 +60,12 @@ export class AnalyzerRegistry {
     return this.byName.has(name) && !this.disabled.has(name);
   }
 
-  /** Whether no analyzer is switched off (the flow table asks per packet; this spares it two lookups). */
-  get allEnabled(): boolean {
-    return this.disabled.size === 0;
+  /**
+   * Whether a registered analyzer is switched off. The flow table asks for every packet, and nearly
+   * always nothing is off: then no lookup is made.
+   */
+  isDisabled(name: string): boolean {
+    return this.disabled.size > 0 && this.disabled.has(name);
   }
 
   /** Enabled registrations of one transport, in registration order (the probing order). */

@@ -136,7 +136,7 @@ export class FlowTable {
       if (pkt.ts > f.lastTs) f.lastTs = pkt.ts;
     }
     const dir = f.directionOf(pkt.src, pkt.srcPort);
-    if (f.mode === 'analyzing' && f.reg !== null && !this.opts.registry.allEnabled && !this.opts.registry.isEnabled(f.reg.name)) {
+    if (f.mode === 'analyzing' && f.reg !== null && this.opts.registry.isDisabled(f.reg.name)) {
       this.dispatcher.disable(f, pkt.ts);
       this.release(f);
     }

@@ -355,7 +355,7 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     if (buf === null) return;
     switch (type) {
       case MessageType.Search:
-        this.onSearch(buf.toString('latin1', start, end), this.ts);
+        this.onSearch(buf.toString('latin1', start, end));
         return;
       case MessageType.Login:
       case MessageType.NewUserLogin: {
@@ -378,7 +378,8 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     }
   }
 
-  private onSearch(text: string, ts: number): void {
+  private onSearch(text: string): void {
+    const ts = this.ts;
     const parsed = SEARCHES.parse(text);
     if (parsed.kind === 'error') {
       // The C server answers an unreadable search with a 404 error and then a

@@ -18,7 +18,8 @@ import { pruneState } from './retention.js';
 import type { PruneReport, PrunedTable } from './retention.js';
 import type { Learnt, RowOp } from './row-ops.js';
 import type { StateSettings } from './settings.js';
-import { QUERY_INSERT_ROWS, prepareWriteStatements } from './statements.js';
+import { QUERY_COLUMN_COUNT, QUERY_INSERT_ROWS, prepareWriteStatements } from './statements.js';
+import type { QueryValue } from './statements.js';
 import type { WriteStatements } from './statements.js';
 
 /** Server ids cached in memory: one per (protocol, ip, port); beyond this the cache is reset (counted). */
@@ -38,6 +39,20 @@ type QueryOp = Extract<RowOp, { op: 'query' | 'first_response' | 'query_done' }>
 export interface BatchWriterOutput {
   bump(name: string, n?: number): void;
   onError(err: unknown): void;
+}
+
+/** Writes the values of `q`'s row into `v` from `at`, in the order of the query inserts' columns (statements.ts). */
+function queryValues(q: OpenQuery, v: QueryValue[], at: number): void {
+  v[at] = q.serverId;
+  v[at + 1] = q.clientIp;
+  v[at + 2] = q.clientPort;
+  v[at + 3] = q.seq;
+  v[at + 4] = q.queryTs;
+  v[at + 5] = q.keywords;
+  v[at + 6] = q.maxResults;
+  v[at + 7] = q.firstResponseTs;
+  v[at + 8] = q.doneTs;
+  v[at + 9] = q.results;
 }
 
 /** The newest time an op stands for (with what the front folded into it), for the server's last_seen. */
@@ -61,8 +76,9 @@ export class BatchWriter {
    */
   private readonly serverIds = new EndpointMap<CachedServer>();
   private readonly openQueries: OpenQueries;
-  /** The values of one multi-row query insert, reused from chunk to chunk. */
-  private readonly chunkValues: (string | number | null)[] = new Array<string | number | null>(QUERY_INSERT_ROWS * 10).fill(null);
+  /** The values of one multi-row query insert, reused from chunk to chunk, and of a single-row one. */
+  private readonly chunkValues: QueryValue[] = new Array<QueryValue>(QUERY_INSERT_ROWS * QUERY_COLUMN_COUNT).fill(null);
+  private readonly rowValues: QueryValue[] = new Array<QueryValue>(QUERY_COLUMN_COUNT).fill(null);
 
   constructor(
     private readonly db: Database.Database,
@@ -143,19 +159,7 @@ export class BatchWriter {
   /** One multi-row insert of pending[from, from + QUERY_INSERT_ROWS); false when a row broke a constraint. */
   private insertQueryChunk(pending: readonly OpenQuery[], from: number): boolean {
     const v = this.chunkValues;
-    for (let r = 0, k = 0; r < QUERY_INSERT_ROWS; r++, k += 10) {
-      const q = pending[from + r]!;
-      v[k] = q.serverId;
-      v[k + 1] = q.clientIp;
-      v[k + 2] = q.clientPort;
-      v[k + 3] = q.seq;
-      v[k + 4] = q.queryTs;
-      v[k + 5] = q.keywords;
-      v[k + 6] = q.maxResults;
-      v[k + 7] = q.firstResponseTs;
-      v[k + 8] = q.doneTs;
-      v[k + 9] = q.results;
-    }
+    for (let r = 0; r < QUERY_INSERT_ROWS; r++) queryValues(pending[from + r]!, v, r * QUERY_COLUMN_COUNT);
     let last: number;
     try {
       last = Number(this.stmts.insertQueries.run(...v).lastInsertRowid);
@@ -175,18 +179,8 @@ export class BatchWriter {
 
   private insertQuery(q: OpenQuery, count: (name: string) => void): void {
     try {
-      const info = this.stmts.insertQuery.run(
-        q.serverId,
-        q.clientIp,
-        q.clientPort,
-        q.seq,
-        q.queryTs,
-        q.keywords,
-        q.maxResults,
-        q.firstResponseTs,
-        q.doneTs,
-        q.results,
-      );
+      queryValues(q, this.rowValues, 0);
+      const info = this.stmts.insertQuery.run(...this.rowValues);
       q.rowid = Number(info.lastInsertRowid);
       q.keywords = null;
     } catch (err) {

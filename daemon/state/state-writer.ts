@@ -67,8 +67,9 @@ export class StateWriter {
   private readonly sink: BatchSink;
   private readonly counts = new Map<string, number>();
   /**
-   * `state.enqueued`, and `state.rows_folded` by folding at enqueue: bumped per event, so kept as plain
-   * numbers (a Map update per event cost more than the fold itself) and merged in by `counters()`.
+   * `state.enqueued`, and `state.rows_folded` by folding at enqueue (the batch writer counts its own
+   * folds): bumped per event, so kept as plain numbers (a Map update per event cost more than the
+   * fold itself) and merged in by `counters()`.
    */
   private enqueuedCount = 0;
   private foldedAtEnqueue = 0;
@@ -166,7 +167,7 @@ export class StateWriter {
   counters(): Record<string, number> {
     this.sink.poll();
     const out = Object.fromEntries(this.counts);
-    if (this.enqueuedCount > 0) out['state.enqueued'] = (out['state.enqueued'] ?? 0) + this.enqueuedCount;
+    if (this.enqueuedCount > 0) out['state.enqueued'] = this.enqueuedCount;
     if (this.foldedAtEnqueue > 0) out['state.rows_folded'] = (out['state.rows_folded'] ?? 0) + this.foldedAtEnqueue;
     return out;
   }

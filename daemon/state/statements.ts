@@ -20,6 +20,10 @@ import type { Learnt } from './row-ops.js';
 export const QUERY_INSERT_ROWS = 50;
 
 const QUERY_COLUMNS = '(server_id, client_ip, client_port, seq, query_ts, keywords, max_results, first_response_ts, done_ts, results)';
+/** Values per query row, in QUERY_COLUMNS' order. */
+export const QUERY_COLUMN_COUNT = 10;
+export type QueryValue = string | number | null;
+const QUERY_ROW = `(${Array.from({ length: QUERY_COLUMN_COUNT }, () => '?').join(', ')})`;
 
 export function prepareWriteStatements(db: Database.Database) {
   return {
@@ -40,14 +44,10 @@ export function prepareWriteStatements(db: Database.Database) {
     ),
     touchServer: db.prepare<[number, number]>(`UPDATE servers SET last_seen = max(last_seen, ?) WHERE id = ?`),
     /** A query row with what the batch knows of it (its first response and end when they came in the same batch). */
-    insertQuery: db.prepare<
-      [number, string, number, number, number, string | null, number | null, number | null, number | null, number | null]
-    >(
-      `INSERT INTO queries ${QUERY_COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    /** QUERY_INSERT_ROWS query rows, their ten values each in insertQuery's order, one row after another. */
-    insertQueries: db.prepare<(string | number | null)[]>(
-      `INSERT INTO queries ${QUERY_COLUMNS} VALUES ${Array.from({ length: QUERY_INSERT_ROWS }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    insertQuery: db.prepare<QueryValue[]>(`INSERT INTO queries ${QUERY_COLUMNS} VALUES ${QUERY_ROW}`),
+    /** QUERY_INSERT_ROWS query rows, their values one row after another. */
+    insertQueries: db.prepare<QueryValue[]>(
+      `INSERT INTO queries ${QUERY_COLUMNS} VALUES ${Array.from({ length: QUERY_INSERT_ROWS }, () => QUERY_ROW).join(', ')}`,
     ),
     /** A query that arrives after an orphan response/end created its row fills in what it knows. */
     fillQuery: db.prepare<[string, number | null, number]>(
