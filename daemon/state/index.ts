@@ -2,11 +2,11 @@
  * The state database (daemon/state): opens the SQLite file, runs migrations,
  * and hands out the single batched writer and the reader over one connection.
  * `close()` flushes what is queued before closing the file. With `bulkLoad`
- * (replay into a fresh file) the query time indexes are built once at the end
- * of the load instead of row by row (bulk-load.ts).
+ * (replay into a fresh file) the secondary indexes the writer never searches
+ * are built once at the end of the load instead of row by row (bulk-load.ts).
  */
 import type Database from 'better-sqlite3';
-import { beginBulkLoad, ensureQueryIndexes } from './bulk-load.js';
+import { beginBulkLoad, ensureDeferredIndexes } from './bulk-load.js';
 import { openDatabase } from './open-database.js';
 import { resolveStateSettings } from './settings.js';
 import type { StateSettings, StateSettingsInput } from './settings.js';
@@ -18,8 +18,8 @@ import type { StateWriterOptions } from './state-writer.js';
 export interface OpenStateOptions extends StateWriterOptions, StateReaderOptions {
   settings?: StateSettingsInput;
   /**
-   * Loading a file nobody reads until the load ends (`replay`): when its query table is empty, its
-   * time indexes are left out until `endBulkLoad` (or `close`) builds them.
+   * Loading a file nobody reads until the load ends (`replay`): when its query and session tables
+   * are empty, the indexes the writer never searches are left out until `endBulkLoad` (or `close`) builds them.
    */
   bulkLoad?: boolean;
 }
@@ -29,7 +29,7 @@ export interface StateHandle {
   settings: StateSettings;
   writer: StateWriter;
   reader: StateReader;
-  /** Whether the query time indexes are left out for a bulk load still under way. */
+  /** Whether the deferred indexes (bulk-load.ts) are left out for a bulk load still under way. */
   readonly bulkLoading: boolean;
   /** Writes what is queued and builds the indexes a bulk load left out; a no-op otherwise. */
   endBulkLoad(): void;
@@ -51,7 +51,7 @@ export function openState(path: string, options: OpenStateOptions = {}): StateHa
   const reader = new StateReader(db, options);
   const buildLeftOutIndexes = (): void => {
     if (!bulkLoading) return;
-    ensureQueryIndexes(db);
+    ensureDeferredIndexes(db);
     bulkLoading = false;
   };
   return {

@@ -4,11 +4,11 @@
  * process crashes, may lose the last commits on power loss: acceptable for
  * traffic statistics), foreign keys on, a longer WAL between checkpoints and a
  * smaller page cache (both measured, see the constants), then migrations, and
- * the query indexes a bulk load that never finished left out (bulk-load.ts).
+ * the indexes a bulk load that never finished left out (bulk-load.ts).
  */
 import Database from 'better-sqlite3';
 import { StateOpenError, isSqliteError } from '../errors.js';
-import { ensureQueryIndexes } from './bulk-load.js';
+import { ensureDeferredIndexes } from './bulk-load.js';
 import { MIGRATIONS, migrate } from './schema.js';
 import type { Migration } from './schema.js';
 
@@ -34,7 +34,7 @@ export const CACHE_SIZE_KIB = 8 * 1024;
 export interface OpenDatabaseOptions {
   migrations?: readonly Migration[];
   /**
-   * Build query indexes a bulk load left out (default true). The writer thread says false: it writes
+   * Build the indexes a bulk load left out (default true). The writer thread says false: it writes
    * for the connection that opened the file, whose bulk load leaves them out on purpose.
    */
   repairIndexes?: boolean;
@@ -65,7 +65,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   }
   if (options.migrations === undefined && options.repairIndexes !== false) {
     try {
-      ensureQueryIndexes(db);
+      ensureDeferredIndexes(db);
     } catch (err) {
       // A replay is loading the file right now and holds the write lock: it builds them itself at
       // its end. Without them reads are slower, not wrong, so the file still opens.
