@@ -6,7 +6,7 @@ import {
   StateOpenError,
   StateSchemaTooNewError,
 } from '../errors.js';
-import { CACHE_SIZE_KIB, WAL_AUTOCHECKPOINT_PAGES, openDatabase } from './open-database.js';
+import { CACHE_SIZE_KIB, PAGE_SIZE_BYTES, WAL_AUTOCHECKPOINT_PAGES, openDatabase } from './open-database.js';
 import { MIGRATIONS, latestVersion, migrate, schemaVersion } from './schema.js';
 import type { Migration } from './schema.js';
 import { makeTempDir } from './test-temp-dir.js';
@@ -33,6 +33,21 @@ describe('openDatabase + migrations', () => {
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(WAL_AUTOCHECKPOINT_PAGES);
     expect(db.pragma('cache_size', { simple: true })).toBe(-CACHE_SIZE_KIB);
+    expect(db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE_BYTES);
+    db.close();
+  });
+
+  it('keeps the page size of a file created with another one, and writes to it as usual', () => {
+    const path = tmp.path('state.db');
+    const old = new Database(path);
+    old.pragma('page_size = 4096');
+    old.pragma('journal_mode = WAL');
+    old.close();
+    const db = openDatabase(path);
+    expect(db.pragma('page_size', { simple: true })).toBe(4096);
+    expect(schemaVersion(db)).toBe(latestVersion());
+    db.prepare(`INSERT INTO counters (name, value, updated) VALUES ('x', 1, 2)`).run();
+    expect(db.prepare(`SELECT value FROM counters WHERE name = 'x'`).get()).toEqual({ value: 1 });
     db.close();
   });
 
