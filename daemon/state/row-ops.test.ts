@@ -59,6 +59,26 @@ describe('rowOpOf', () => {
     expect(boundKeywords(['a', 'b'])).toEqual({ json: '["a","b"]', truncated: false });
   });
 
+  it('keeps keywords within the bounds exactly as the general rule would', () => {
+    // The general rule, written out: strings only, the first MAX_KEYWORDS, each cut to MAX_KEYWORD_CHARS.
+    const rule = (ks: readonly unknown[]) => {
+      const strings = ks.filter((k): k is string => typeof k === 'string');
+      const kept = strings.slice(0, MAX_KEYWORDS).map((k) => k.slice(0, MAX_KEYWORD_CHARS));
+      const truncated = strings.length !== ks.length || strings.length > MAX_KEYWORDS || strings.some((k) => k.length > MAX_KEYWORD_CHARS);
+      return { json: JSON.stringify(kept), truncated };
+    };
+    const keyword = fc.oneof(fc.string({ maxLength: MAX_KEYWORD_CHARS + 2 }), fc.constant('x'.repeat(MAX_KEYWORD_CHARS)), fc.anything());
+    fc.assert(
+      fc.property(fc.array(keyword, { maxLength: MAX_KEYWORDS + 3 }), (ks) => {
+        expect(boundKeywords(ks)).toEqual(rule(ks));
+      }),
+      { numRuns: 500 },
+    );
+    // eslint-disable-next-line no-sparse-arrays
+    const sparse = [, 'a'];
+    expect(boundKeywords(sparse)).toEqual(rule(sparse));
+  });
+
   it('never throws on arbitrary objects', () => {
     fc.assert(
       fc.property(fc.anything(), (v) => {

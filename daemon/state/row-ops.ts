@@ -101,8 +101,20 @@ function endpointOk(e: Endpoint | undefined): e is Endpoint {
   );
 }
 
+/** Whether every keyword is kept as it is (a plain loop: a hole in a sparse array counts as a non-string). */
+function withinBounds(keywords: readonly unknown[]): boolean {
+  if (keywords.length > MAX_KEYWORDS) return false;
+  for (let i = 0; i < keywords.length; i++) {
+    const k = keywords[i];
+    if (typeof k !== 'string' || k.length > MAX_KEYWORD_CHARS) return false;
+  }
+  return true;
+}
+
 /** JSON text of at most MAX_KEYWORDS keywords of at most MAX_KEYWORD_CHARS each. */
 export function boundKeywords(keywords: readonly unknown[]): { json: string; truncated: boolean } {
+  // The usual case, a handful of short words, is kept as it is: no copies of the array.
+  if (withinBounds(keywords)) return { json: JSON.stringify(keywords), truncated: false };
   const strings = keywords.filter((k): k is string => typeof k === 'string');
   let truncated = strings.length !== keywords.length || strings.length > MAX_KEYWORDS;
   const kept = strings.slice(0, MAX_KEYWORDS).map((k) => {
