@@ -15,7 +15,7 @@ import { listNetns, runCommand } from './netns.js';
 import { Testbed } from './testbed.js';
 import { PAIR_ROUTER_IF_SERVER, PAIR_SERVER_ADDR, pairTopology } from './topologies/pair.js';
 import type { ServerRow } from '../daemon/cli/server-table.js';
-import { queryIndexNames } from '../daemon/state/bulk-load.js';
+import { indexNames, queryIndexNames } from '../daemon/state/bulk-load.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist/daemon/cli/main.js');
@@ -244,11 +244,12 @@ describe.skipIf((!isRoot || !hasTcpdump || !existsSync(CLI)) && !process.env.CI)
     expectReplayCounts(live);
   });
 
-  it('the replay\'s own database reads back the same, with the query indexes its bulk load built at the end', () => {
+  it('the replay\'s own database reads back the same, with the indexes its bulk load built at the end', () => {
     expectReplayCounts(replayKept);
     const file = new Database(replayDb, { readonly: true });
     try {
       expect(queryIndexNames(file)).toEqual(['queries_server_fr', 'queries_server_ts']);
+      expect(indexNames(file, 'sessions')).toEqual(['sessions_end', 'sessions_open', 'sessions_server_open']);
     } finally {
       file.close();
     }
