@@ -5,7 +5,7 @@
  * time indexes, keeping them current row by row cost a replay about 1.1 µs per
  * index per row, and every commit rewrote their hot pages; for the sessions'
  * open-time and end indexes, each open and close rewrote pages all over both,
- * about a fifth of the writer's time on the benchmark capture (BENCHMARKS.md).
+ * a fifth to a third of the writer's time on the benchmark capture (BENCHMARKS.md).
  * One sort at the end costs less. The writer updates query rows by rowid and
  * finds open sessions through `sessions_open`, which stays; readers and
  * retention need the others, so nothing else runs on the file until
