@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { isIPv6 } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { formatIPv6, ipv4Text, ipv6Text } from './ip-text.js';
+import { formatIPv6, ipv4Text, ipv4TextOf, ipv6Text } from './ip-text.js';
 import { parseIPv4, parseIPv6 } from './ip-parse.js';
 
 describe('IPv6 text (RFC 5952)', () => {
@@ -57,6 +57,16 @@ describe('IPv4 text', () => {
       b.writeUInt32BE((i * 2654435761) >>> 0);
       expect(ipv4Text(b, 0)).toBe([...b].join('.'));
     }
+  });
+
+  it('formats an address given as its 32 bits, unsigned as the decoder reads it or signed, as from its bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), (raw) => {
+        const bytes = Buffer.from(raw);
+        expect(ipv4TextOf(bytes.readUInt32BE(0))).toBe([...raw].join('.'));
+        expect(ipv4TextOf(bytes.readInt32BE(0))).toBe(ipv4Text(bytes, 0));
+      }),
+    );
   });
 
   it.each(['1.2.3', '1.2.3.256', '1.2.3.4.5', 'a.b.c.d', '1..2.3'])('rejects %s', (bad) => {

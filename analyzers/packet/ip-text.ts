@@ -20,11 +20,16 @@ const V4_SHIFT = 32 - Math.log2(IPV4_TEXT_CACHE_SLOTS);
 
 /** Dotted text of the IPv4 address at `buf[off..off+4)`; the caller has checked the length. */
 export function ipv4Text(buf: Buffer, off: number): string {
-  const addr = i32be(buf, off);
+  return ipv4TextOf(i32be(buf, off));
+}
+
+/** Dotted text of an IPv4 address as its 32 bits (signed or unsigned): for a decoder that read them already. */
+export function ipv4TextOf(address: number): string {
+  const addr = address | 0;
   const slot = Math.imul(addr, 0x9e3779b1) >>> V4_SHIFT;
   const cached = v4Text[slot];
   if (cached !== undefined && v4Keys[slot] === addr) return cached;
-  const text = `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+  const text = `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
   v4Keys[slot] = addr;
   v4Text[slot] = text;
   return text;

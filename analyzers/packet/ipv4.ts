@@ -7,7 +7,7 @@
  * skipped, and TCP reassembly sees the hole as a gap.
  */
 import type { Counters } from '../counters.js';
-import { ipv4Text } from './ip-text.js';
+import { ipv4TextOf } from './ip-text.js';
 import type { NetworkLayer } from './network.js';
 import { u16be, u32be } from './bytes.js';
 
@@ -49,10 +49,11 @@ export function decodeIPv4(frame: Buffer, off: number, counters: Counters, out: 
   }
   out.version = 4;
   out.protocol = frame[off + 9]!;
-  out.src = ipv4Text(frame, off + 12);
-  out.dst = ipv4Text(frame, off + 16);
+  // Each address is read once, for both its number and its text.
   out.srcV4 = u32be(frame, off + 12);
   out.dstV4 = u32be(frame, off + 16);
+  out.src = ipv4TextOf(out.srcV4);
+  out.dst = ipv4TextOf(out.dstV4);
   out.start = off + ihl;
   // Bytes past the total length are Ethernet padding, not payload.
   out.end = off + totalLength;
