@@ -15,7 +15,7 @@ import { listNetns, runCommand } from './netns.js';
 import { Testbed } from './testbed.js';
 import { PAIR_ROUTER_IF_SERVER, PAIR_SERVER_ADDR, pairTopology } from './topologies/pair.js';
 import type { ServerRow } from '../daemon/cli/server-table.js';
-import { indexNames, queryIndexNames } from '../daemon/state/bulk-load.js';
+import { indexNames } from '../daemon/state/bulk-load.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist/daemon/cli/main.js');
@@ -248,7 +248,7 @@ describe.skipIf((!isRoot || !hasTcpdump || !existsSync(CLI)) && !process.env.CI)
     expectReplayCounts(replayKept);
     const file = new Database(replayDb, { readonly: true });
     try {
-      expect(queryIndexNames(file)).toEqual(['queries_server_fr', 'queries_server_ts']);
+      expect(indexNames(file, 'queries')).toEqual(['queries_server_fr', 'queries_server_ts']);
       expect(indexNames(file, 'sessions')).toEqual(['sessions_end', 'sessions_open', 'sessions_server_open']);
     } finally {
       file.close();

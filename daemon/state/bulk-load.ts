@@ -57,19 +57,9 @@ export function indexNames(db: Database.Database, table: DeferredIndex['table'])
     .map((r) => r.name);
 }
 
-/** Names of the indexes the query table has now, sorted. */
-export function queryIndexNames(db: Database.Database): string[] {
-  return indexNames(db, 'queries');
-}
-
 /** Creates whichever deferred index is missing (one sort of its table each); returns the names created. */
 export function ensureDeferredIndexes(db: Database.Database): string[] {
-  const present = new Set(
-    db
-      .prepare<[], { name: string }>(`SELECT name FROM sqlite_master WHERE type = 'index'`)
-      .all()
-      .map((r) => r.name),
-  );
+  const present = new Set([...indexNames(db, 'queries'), ...indexNames(db, 'sessions')]);
   const missing = DEFERRED_INDEXES.filter((index) => !present.has(index.name));
   if (missing.length > 0) {
     db.transaction(() => {

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import type { AnalyzerEvent } from '../../analyzers/events.js';
 import { StateClosedError } from '../errors.js';
-import { queryIndexNames } from './bulk-load.js';
+import { indexNames } from './bulk-load.js';
 import { openState } from './index.js';
 import type { OpenStateOptions, StateHandle } from './index.js';
 import { makeTempDir } from './test-temp-dir.js';
@@ -94,9 +94,9 @@ describe('StateWriter on a worker thread', () => {
     for (let i = 0; i < 50; i++) handle.writer.enqueue(q(A, i, 1000 + i * 10));
     handle.writer.flush();
     for (let i = 0; i < 50; i += 2) handle.writer.enqueue(fr(A, i, 1000 + i * 10, 1004 + i * 10)); // updates by rowid
-    expect(queryIndexNames(handle.db)).toEqual([]);
+    expect(indexNames(handle.db, 'queries')).toEqual([]);
     handle.endBulkLoad();
-    expect(queryIndexNames(handle.db)).toEqual(['queries_server_fr', 'queries_server_ts']);
+    expect(indexNames(handle.db, 'queries')).toEqual(['queries_server_fr', 'queries_server_ts']);
     const [summary] = handle.reader.serverSummary(10_000, 2000);
     expect(summary).toMatchObject({ queries: 50, answered: 25, rtP50Ms: 4 });
   });
