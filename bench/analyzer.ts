@@ -21,8 +21,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Counters } from '../analyzers/counters.js';
-import { decodePacket } from '../analyzers/packet/decode.js';
-import { readPcapFile } from '../daemon/capture/pcap-file.js';
+import { decodeFrameBytes } from '../analyzers/packet/decode.js';
+import { readPcapFileBytes } from '../daemon/capture/pcap-file.js';
 import { replayCapture } from '../daemon/cli/replay-command.js';
 import { buildAnalyzerRegistry, pipelineServers } from '../daemon/passive-analysis.js';
 import { loadPolicyOrExit } from '../daemon/cli/policy-loading.js';
@@ -99,9 +99,9 @@ async function runStage(stage: Stage, file: string): Promise<StageResult> {
   };
   if (stage === 'read') {
     let bytes = 0;
-    await readPcapFile(file, (_l, frame) => {
+    await readPcapFileBytes(file, (_l, _bytes, start, end) => {
       frames++;
-      bytes += frame.length;
+      bytes += end - start;
     });
     if (bytes === 0 && frames > 0) throw new Error('reader delivered empty frames');
     return done();
@@ -109,9 +109,9 @@ async function runStage(stage: Stage, file: string): Promise<StageResult> {
   if (stage === 'decode') {
     const counters = new Counters();
     let tcp = 0;
-    await readPcapFile(file, (linkType, frame, ts) => {
+    await readPcapFileBytes(file, (linkType, bytes, start, end, ts) => {
       frames++;
-      if (decodePacket(linkType, frame, ts, counters) !== null) tcp++;
+      if (decodeFrameBytes(linkType, bytes, start, end, ts, counters) !== null) tcp++;
     });
     if (tcp === 0) throw new Error('decode stage decoded nothing');
     return done();
@@ -132,9 +132,9 @@ async function runStage(stage: Stage, file: string): Promise<StageResult> {
     });
     let expireAt = 0;
     let lastTs = 0;
-    await readPcapFile(file, (linkType, frame, ts) => {
+    await readPcapFileBytes(file, (linkType, bytes, start, end, ts) => {
       frames++;
-      pipeline.handleFrame(linkType, frame, ts);
+      pipeline.handleFrameBytes(linkType, bytes, start, end, ts);
       lastTs = ts;
       if (ts >= expireAt) {
         pipeline.expire(ts);

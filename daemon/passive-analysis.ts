@@ -14,7 +14,7 @@ import { createPipeline } from '../analyzers/flows/pipeline.js';
 import type { Pipeline, ServerSpec } from '../analyzers/flows/pipeline.js';
 import { openNapRegistration } from '../analyzers/opennap/index.js';
 import type { Policy } from '../policies/index.js';
-import type { FrameSink } from './capture/frame-sink.js';
+import type { FrameBytesSink, FrameSink } from './capture/frame-sink.js';
 import { ServerRegistry } from './control/server-registry.js';
 import type { StateHandle } from './state/index.js';
 
@@ -75,6 +75,8 @@ export class PassiveAnalysis {
   /** Newest capture timestamp seen, to expire idle flows on capture time. */
   lastTs = 0;
   readonly onFrame: FrameSink;
+  /** onFrame for a frame given as `bytes[start, end)` (the file reader's records). */
+  readonly onFrameBytes: FrameBytesSink;
   private readonly registry: AnalyzerRegistry;
   private policy: Policy;
 
@@ -104,6 +106,10 @@ export class PassiveAnalysis {
     this.onFrame = (linkType, frame, ts) => {
       if (ts > this.lastTs) this.lastTs = ts;
       this.pipeline.handleFrame(linkType, frame, ts);
+    };
+    this.onFrameBytes = (linkType, bytes, start, end, ts) => {
+      if (ts > this.lastTs) this.lastTs = ts;
+      this.pipeline.handleFrameBytes(linkType, bytes, start, end, ts);
     };
   }
 

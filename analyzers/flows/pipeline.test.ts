@@ -25,6 +25,35 @@ describe('createPipeline', () => {
     expect(events.map((e) => e.kind)).toEqual(['server_seen', 'query']);
   });
 
+  it('handleFrameBytes: frames given as offsets into one buffer give the events and counts of the frames alone', () => {
+    const frames = [
+      buildFrame({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { srcPort: 40000, dstPort: 7000, seq: 1, flags: TcpFlag.ACK, payload: 'Q a\nQ b' } }),
+      Buffer.alloc(10),
+      buildFrame({ ip: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { srcPort: 40000, dstPort: 7000, seq: 8, flags: TcpFlag.ACK, payload: '\nQ c\n' } }),
+      buildFrame({ ip: { src: '10.0.0.2', dst: '10.0.0.1' }, tcp: { srcPort: 7000, dstPort: 40000, seq: 1, flags: TcpFlag.ACK, payload: 'R a 3\n' } }),
+    ];
+    const alone: AnalyzerEvent[] = [];
+    const a = createPipeline({ registry: registry(), onEvent: (e) => alone.push(e) });
+    frames.forEach((f, i) => a.handleFrame(LinkType.EN10MB, f, i));
+    // Junk between the frames: a decoder reading past a frame's end would see it.
+    const junk = Buffer.alloc(7, 0x45);
+    const joined = Buffer.concat(frames.flatMap((f) => [junk, f]));
+    const spans: [number, number][] = [];
+    let at = 0;
+    for (const f of frames) {
+      at += junk.length;
+      spans.push([at, at + f.length]);
+      at += f.length;
+    }
+    const inside: AnalyzerEvent[] = [];
+    const b = createPipeline({ registry: registry(), onEvent: (e) => inside.push(e) });
+    spans.forEach(([start, end], i) => b.handleFrameBytes(LinkType.EN10MB, joined, start, end, i));
+    expect(alone.map((e) => e.kind)).toContain('query');
+    expect(inside).toEqual(alone);
+    expect(b.counters.snapshot()).toEqual(a.counters.snapshot());
+    expect(b.stats()).toEqual(a.stats());
+  });
+
   it('uses policy server entries: host-specific, any-host, and default ports unless switched off', () => {
     const events: AnalyzerEvent[] = [];
     const p = createPipeline({

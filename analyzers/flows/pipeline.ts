@@ -8,7 +8,7 @@ import type { AnalyzerRegistration } from '../analyzer.js';
 import { Counters } from '../counters.js';
 import { ServerSpecError } from '../errors.js';
 import type { AnalyzerEvent } from '../events.js';
-import { decodePacket } from '../packet/decode.js';
+import { decodeFrameBytes } from '../packet/decode.js';
 import { emptyDecodedPacket } from '../packet/transport.js';
 import { parseIPv4, parseIPv6 } from '../packet/ip-parse.js';
 import { formatIPv6 } from '../packet/ip-text.js';
@@ -50,6 +50,8 @@ export interface Pipeline {
   readonly counters: Counters;
   readonly flows: FlowTable;
   handleFrame(linkType: number, frame: Buffer, ts: number): void;
+  /** handleFrame of the frame at `bytes[start, end)` (a record in a file's read buffer: no view made for it). */
+  handleFrameBytes(linkType: number, bytes: Buffer, start: number, end: number, ts: number): void;
   /**
    * New server entries and self-study setting (a policy reload), for flows that start from now on;
    * tracked flows keep their analyzer unless its protocol was switched off in the registry.
@@ -69,16 +71,18 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   let packets = 0;
   // Every packet is decoded into this one object: the flow table reads it and keeps nothing of it.
   const scratch = emptyDecodedPacket();
+  const handleFrameBytes = (linkType: number, bytes: Buffer, start: number, end: number, ts: number): void => {
+    frames++;
+    const pkt = decodeFrameBytes(linkType, bytes, start, end, ts, counters, scratch);
+    if (pkt === null) return;
+    packets++;
+    flows.handlePacket(pkt);
+  };
   return {
     counters,
     flows,
-    handleFrame(linkType, frame, ts) {
-      frames++;
-      const pkt = decodePacket(linkType, frame, ts, counters, scratch);
-      if (pkt === null) return;
-      packets++;
-      flows.handlePacket(pkt);
-    },
+    handleFrame: (linkType, frame, ts) => handleFrameBytes(linkType, frame, 0, frame.length, ts),
+    handleFrameBytes,
     configure(settings) {
       // Built before anything changes: a bad entry throws and leaves the running lookup as it was.
       const lookup = serverLookup(registry, settings.servers, opts.useDefaultPorts ?? true);

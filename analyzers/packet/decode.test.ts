@@ -4,7 +4,7 @@ import { Counters } from '../counters.js';
 import type { FrameSpec, LinkSpec } from './build.js';
 import { buildFrame, linkTypeOf } from './build.js';
 import { internetChecksum, onesSum } from './checksum.js';
-import { decodePacket } from './decode.js';
+import { decodeFrameBytes, decodePacket } from './decode.js';
 import { emptyDecodedPacket } from './transport.js';
 import { LinkType, TcpFlag } from './types.js';
 
@@ -225,6 +225,58 @@ describe('decodePacket into a reused object', () => {
         }
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe('decodeFrameBytes: a frame inside a larger buffer', () => {
+  const linkTypes = Object.values(LinkType);
+  const specs: FrameSpec[] = [
+    { ip: v4, tcp },
+    { ip: v6, udp },
+    { link: { type: 'sll' }, ip: v4, tcp },
+    { link: { type: 'sll2' }, ip: { ...v4, options: Buffer.alloc(4, 1) }, udp },
+    { link: { type: 'null', byteOrder: 'le' }, ip: v6, tcp },
+    { link: { type: 'loop' }, ip: v4, udp },
+    { link: { type: 'raw' }, ip: v6, tcp },
+    { link: { type: 'ethernet', vlans: [{ id: 1 }, { id: 2 }] }, ip: { ...v6, extHeaders: [{ type: 0 }, { type: 44 }] }, tcp },
+  ];
+  /** `frame` copied to `before` junk bytes into a buffer with `after` junk bytes behind it. */
+  const embed = (frame: Uint8Array, before: Uint8Array, after: Uint8Array): Buffer => Buffer.concat([before, frame, after]);
+
+  it('decodes as the frame alone would, whatever bytes surround it, and counts the same drops', () => {
+    // Random frames and valid ones cut short: the bytes past `end` (random, or the rest of the
+    // valid frame) must never be read, so a cut frame is not taken for a whole one.
+    const frames = fc.oneof(
+      fc.tuple(fc.constantFrom(...linkTypes), fc.uint8Array({ maxLength: 200 })).map(([linkType, raw]) => ({ linkType, frame: Buffer.from(raw), rest: Buffer.alloc(0) })),
+      fc.tuple(fc.constantFrom(...specs), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([spec, cut, at, value]) => {
+        const whole = buildFrame(spec);
+        whole[at % whole.length] = value;
+        const n = cut % (whole.length + 1);
+        return { linkType: linkTypeOf(spec.link), frame: whole.subarray(0, n), rest: whole.subarray(n) };
+      }),
+    );
+    fc.assert(
+      fc.property(frames, fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 64 }), ({ linkType, frame, rest }, before, after) => {
+        const alone = new Counters();
+        const expected = decodePacket(linkType, Buffer.from(frame), 99, alone);
+        const bytes = embed(frame, before, Buffer.concat([rest, after]));
+        const inside = new Counters();
+        const got = decodeFrameBytes(linkType, bytes, before.length, before.length + frame.length, 99, inside);
+        expect(inside.snapshot()).toEqual(alone.snapshot());
+        if (expected === null) {
+          expect(got).toBeNull();
+          return;
+        }
+        expect(got).not.toBeNull();
+        expect({ ...got!, payload: Buffer.from(got!.payload) }).toEqual({ ...expected, payload: Buffer.from(expected.payload) });
+        // The payload is a view of `bytes` (no copy), within the frame.
+        if (got!.payload.length > 0) {
+          expect(got!.payload.buffer).toBe(bytes.buffer);
+          expect(got!.payload.byteOffset + got!.payload.length).toBeLessThanOrEqual(bytes.byteOffset + before.length + frame.length);
+        }
+      }),
+      { numRuns: 3000 },
     );
   });
 });

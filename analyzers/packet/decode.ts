@@ -18,28 +18,37 @@ const net = emptyNetworkLayer();
 
 /** `out`, when given, is filled and returned rather than a new object (see decodeTcp). */
 export function decodePacket(linkType: number, frame: Buffer, ts: number, counters: Counters, out?: DecodedPacket): DecodedPacket | null {
-  const loc = locateNetworkLayer(linkType, frame, counters);
+  return decodeFrameBytes(linkType, frame, 0, frame.length, ts, counters, out);
+}
+
+/**
+ * decodePacket of the frame at `bytes[start, end)`, e.g. a record inside a file's read buffer: the
+ * capture layer hands frames on as offsets, since a view per frame cost more than its decode
+ * (BENCHMARKS.md). The payload view is made of `bytes`.
+ */
+export function decodeFrameBytes(linkType: number, bytes: Buffer, start: number, end: number, ts: number, counters: Counters, out?: DecodedPacket): DecodedPacket | null {
+  const loc = locateNetworkLayer(linkType, bytes, start, end, counters);
   if (loc === undefined) return null;
   const off = loc.offset;
   let version: number = loc.version;
   if (version === 0) {
     // Raw IP: the version nibble is all there is.
-    if (frame.length <= off) {
+    if (end <= off) {
       counters.inc('packet.truncated_raw');
       return null;
     }
-    version = frame[off]! >> 4;
+    version = bytes[off]! >> 4;
   }
   if (version === 4) {
-    if (!decodeIPv4(frame, off, counters, net)) return null;
+    if (!decodeIPv4(bytes, off, end, counters, net)) return null;
   } else if (version === 6) {
-    if (!decodeIPv6(frame, off, counters, net)) return null;
+    if (!decodeIPv6(bytes, off, end, counters, net)) return null;
   } else {
     counters.inc('packet.bad_ip_version');
     return null;
   }
-  if (net.protocol === IPPROTO_TCP) return decodeTcp(frame, net, ts, counters, out);
-  if (net.protocol === IPPROTO_UDP) return decodeUdp(frame, net, ts, counters, out);
+  if (net.protocol === IPPROTO_TCP) return decodeTcp(bytes, net, ts, counters, out);
+  if (net.protocol === IPPROTO_UDP) return decodeUdp(bytes, net, ts, counters, out);
   // ICMP, GRE, ESP, ...: not ours. (IPv6 counted its own in the header walk.)
   counters.inc('ipv4.other_protocol');
   return null;

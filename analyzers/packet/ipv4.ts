@@ -11,9 +11,9 @@ import { ipv4TextOf } from './ip-text.js';
 import type { NetworkLayer } from './network.js';
 import { u16be, u32be } from './bytes.js';
 
-/** Fills `out` from the IPv4 header at `off`; false (counted) when the packet is dropped. */
-export function decodeIPv4(frame: Buffer, off: number, counters: Counters, out: NetworkLayer): boolean {
-  if (frame.length < off + 20) {
+/** Fills `out` from the IPv4 header at `off` of a frame that ends at `frameEnd`; false (counted) when the packet is dropped. */
+export function decodeIPv4(frame: Buffer, off: number, frameEnd: number, counters: Counters, out: NetworkLayer): boolean {
+  if (frameEnd < off + 20) {
     counters.inc('ipv4.truncated');
     return false;
   }
@@ -34,7 +34,7 @@ export function decodeIPv4(frame: Buffer, off: number, counters: Counters, out: 
     return false;
   }
   // Shorter than the header says: cut by the snap length; a partial payload would corrupt the stream.
-  if (frame.length < off + totalLength) {
+  if (frameEnd < off + totalLength) {
     counters.inc('ipv4.truncated');
     return false;
   }

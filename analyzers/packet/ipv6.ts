@@ -22,9 +22,9 @@ const MOBILITY = 135;
 const HIP = 139;
 const SHIM6 = 140;
 
-/** Fills `out` from the IPv6 header at `off`; false (counted) when the packet is dropped. */
-export function decodeIPv6(frame: Buffer, off: number, counters: Counters, out: NetworkLayer): boolean {
-  if (frame.length < off + 40) {
+/** Fills `out` from the IPv6 header at `off` of a frame that ends at `frameEnd`; false (counted) when the packet is dropped. */
+export function decodeIPv6(frame: Buffer, off: number, frameEnd: number, counters: Counters, out: NetworkLayer): boolean {
+  if (frameEnd < off + 40) {
     counters.inc('ipv6.truncated');
     return false;
   }
@@ -40,7 +40,7 @@ export function decodeIPv6(frame: Buffer, off: number, counters: Counters, out: 
     return false;
   }
   const end = off + 40 + payloadLength;
-  if (frame.length < end) {
+  if (frameEnd < end) {
     counters.inc('ipv6.truncated');
     return false;
   }

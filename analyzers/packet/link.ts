@@ -32,50 +32,52 @@ export interface NetworkLocation {
 const loc: NetworkLocation = { offset: 0, version: 0 };
 
 /**
- * The network-layer location in `frame`, or undefined when the frame is not
- * IP or is malformed (counted). The returned object is reused by the next call.
+ * The network-layer location (an offset into `bytes`) of the frame at
+ * `bytes[start, end)`, or undefined when the frame is not IP or is malformed
+ * (counted). The returned object is reused by the next call.
  */
-export function locateNetworkLayer(linkType: number, frame: Buffer, counters: Counters): NetworkLocation | undefined {
+export function locateNetworkLayer(linkType: number, bytes: Buffer, start: number, end: number, counters: Counters): NetworkLocation | undefined {
+  const length = end - start;
   switch (linkType) {
     case LinkType.EN10MB:
-      if (frame.length < 14) {
+      if (length < 14) {
         counters.inc('packet.truncated_ethernet');
         return undefined;
       }
-      return afterEthertype(frame, 12, counters);
+      return afterEthertype(bytes, start + 12, end, counters);
     case LinkType.LINUX_SLL:
-      if (frame.length < 16) {
+      if (length < 16) {
         counters.inc('packet.truncated_sll');
         return undefined;
       }
-      return afterEthertype(frame, 14, counters);
+      return afterEthertype(bytes, start + 14, end, counters);
     case LinkType.LINUX_SLL2:
-      if (frame.length < 20) {
+      if (length < 20) {
         counters.inc('packet.truncated_sll2');
         return undefined;
       }
       // SLL2 puts the protocol first; the payload starts after the 20-byte header.
-      return fromEthertype(frame, u16be(frame, 0), 20, counters);
+      return fromEthertype(bytes, u16be(bytes, start), start + 20, end, counters);
     case LinkType.RAW:
     case LinkType.RAW_OPENBSD:
     case LinkType.RAW_BSDOS:
-      return found(0, 0);
+      return found(start, 0);
     case LinkType.IPV4:
-      return found(0, 4);
+      return found(start, 4);
     case LinkType.IPV6:
-      return found(0, 6);
+      return found(start, 6);
     case LinkType.NULL:
     case LinkType.LOOP: {
-      if (frame.length < 4) {
+      if (length < 4) {
         counters.inc('packet.truncated_null');
         return undefined;
       }
       // NULL stores the family in the capturing host's byte order: a small
       // value has its non-zero byte at one end, which tells the order.
       const family =
-        linkType === LinkType.LOOP || (frame[0] === 0 && frame[1] === 0) ? frame.readUInt32BE(0) : frame.readUInt32LE(0);
-      if (family === AF_INET) return found(4, 4);
-      if (AF_INET6_VALUES.has(family)) return found(4, 6);
+        linkType === LinkType.LOOP || (bytes[start] === 0 && bytes[start + 1] === 0) ? bytes.readUInt32BE(start) : bytes.readUInt32LE(start);
+      if (family === AF_INET) return found(start + 4, 4);
+      if (AF_INET6_VALUES.has(family)) return found(start + 4, 6);
       counters.inc('packet.non_ip');
       return undefined;
     }
@@ -86,12 +88,12 @@ export function locateNetworkLayer(linkType: number, frame: Buffer, counters: Co
 }
 
 /** Reads the ethertype at `off` (Ethernet's type/length field or SLL's protocol) and follows VLAN tags. */
-function afterEthertype(frame: Buffer, off: number, counters: Counters): NetworkLocation | undefined {
-  return fromEthertype(frame, u16be(frame, off), off + 2, counters);
+function afterEthertype(frame: Buffer, off: number, end: number, counters: Counters): NetworkLocation | undefined {
+  return fromEthertype(frame, u16be(frame, off), off + 2, end, counters);
 }
 
-/** Follows VLAN tags (libpcap re-inserts them into cooked headers too) to the IP ethertype. */
-function fromEthertype(frame: Buffer, first: number, payloadOff: number, counters: Counters): NetworkLocation | undefined {
+/** Follows VLAN tags (libpcap re-inserts them into cooked headers too) to the IP ethertype; the frame ends at `end`. */
+function fromEthertype(frame: Buffer, first: number, payloadOff: number, end: number, counters: Counters): NetworkLocation | undefined {
   let type = first;
   let off = payloadOff;
   let tags = 0;
@@ -101,7 +103,7 @@ function fromEthertype(frame: Buffer, first: number, payloadOff: number, counter
       return undefined;
     }
     // A tag is 2 bytes of TCI then the inner ethertype.
-    if (frame.length < off + 4) {
+    if (end < off + 4) {
       counters.inc('packet.truncated_vlan');
       return undefined;
     }

@@ -12,3 +12,10 @@
  * - `iface`: interface name (live) or the pcapng interface name / `file#N`.
  */
 export type FrameSink = (linkType: number, frame: Buffer, ts: number, iface: string) => void;
+
+/**
+ * A FrameSink that takes the frame as `bytes[start, end)` instead of a view of its own: the file
+ * reader hands records on this way, since making a view per frame cost more than decoding it
+ * (BENCHMARKS.md). `bytes` is reused for the next frames, as for FrameSink.
+ */
+export type FrameBytesSink = (linkType: number, bytes: Buffer, start: number, end: number, ts: number, iface: string) => void;

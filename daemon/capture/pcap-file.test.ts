@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PcapFileError, PcapFormatError } from './errors.js';
 import { LINKTYPE_ETHERNET } from './link-types.js';
-import { readPcapFile } from './pcap-file.js';
+import { readPcapFile, readPcapFileBytes } from './pcap-file.js';
 import { PcapWriter } from './pcap-writer.js';
 import { TCP_ACK, TCP_PSH, tcpFrame, udpFrame } from './test-frames.js';
 
@@ -43,6 +43,36 @@ describe('pcap files', () => {
       expect(new Set(got.map((g) => `${g.iface}/${g.linkType}`))).toEqual(new Set([`${path}#0/1`]));
     });
   }
+
+  it('readPcapFileBytes hands on the same frames as offsets into its read buffer, plain and gzip', async () => {
+    const frames = sampleFrames(600);
+    const path = join(dir, 'bytes.pcap');
+    const w = PcapWriter.open(path, { linkType: LINKTYPE_ETHERNET, precision: 'us' });
+    for (const f of frames) w.write(f.frame, f.ts);
+    w.close();
+    const gz = join(dir, 'bytes.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(path)));
+    for (const file of [path, gz]) {
+      const views: { frame: Buffer; ts: number; iface: string }[] = [];
+      const viewResult = await readPcapFile(file, (_l, frame, ts, iface) => views.push({ frame: Buffer.from(frame), ts, iface }), { chunkBytes: 777 });
+      const spans: { frame: Buffer; ts: number; iface: string }[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      const spanResult = await readPcapFileBytes(
+        file,
+        (_l, bytes, start, end, ts, iface) => {
+          expect(0 <= start && start <= end && end <= bytes.length).toBe(true);
+          buffers.add(bytes.buffer);
+          spans.push({ frame: Buffer.from(bytes.subarray(start, end)), ts, iface });
+        },
+        { chunkBytes: 777 },
+      );
+      expect(spanResult).toEqual(viewResult);
+      expect(spans).toEqual(views);
+      expect(spans.map((s) => s.frame)).toEqual(frames.map((f) => f.frame));
+      // Records lie in the reader's buffers, not in a buffer each.
+      expect(buffers.size).toBeLessThan(spans.length / 10);
+    }
+  });
 
   it('tcpdump reads the files PcapWriter writes, record for record', () => {
     const path = join(dir, 'tcpdump.pcap');

@@ -1,7 +1,8 @@
 /**
  * Reads a pcap or pcapng file in large chunks and hands every frame to a
- * `FrameSink` (the I/O edge around the pure PcapStreamReader). Frames are
- * views into a reused read buffer: sinks must copy what they keep.
+ * `FrameSink` as a view, or to a `FrameBytesSink` as offsets (the I/O edge
+ * around the pure PcapStreamReader). Either way the bytes are those of a
+ * reused read buffer: sinks must copy what they keep.
  * A gzip-compressed file (tcpdump rotations are often kept as .pcap.gz,
  * and Wireshark opens them as they are) is decompressed as it is read;
  * other compressors are named in the error, so the user knows what to run.
@@ -12,7 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { PcapFileError, PcapFormatError } from './errors.js';
-import type { FrameSink } from './frame-sink.js';
+import type { FrameBytesSink, FrameSink } from './frame-sink.js';
 import { PcapStreamReader } from './pcap-reader.js';
 import type { PcapInterface, PcapReadResult } from './pcap-reader.js';
 
@@ -55,15 +56,20 @@ export interface ReadPcapOptions {
  * rejects with PcapFileError, a file that is not pcap/pcapng with PcapFormatError.
  */
 export async function readPcapFile(path: string, onFrame: FrameSink, options: ReadPcapOptions = {}): Promise<PcapReadResult> {
+  return readPcapFileBytes(path, (linkType, bytes, start, end, ts, iface) => onFrame(linkType, bytes.subarray(start, end), ts, iface), options);
+}
+
+/** readPcapFile for a sink that takes each frame as offsets into the read buffer (no view per frame). */
+export async function readPcapFileBytes(path: string, onFrame: FrameBytesSink, options: ReadPcapOptions = {}): Promise<PcapReadResult> {
   const names = new WeakMap<PcapInterface, string>();
-  const reader: PcapStreamReader = new PcapStreamReader((linkType, frame, ts, _origLen, ifIndex) => {
+  const reader: PcapStreamReader = new PcapStreamReader((linkType, bytes, start, end, ts, _origLen, ifIndex) => {
     const iface = reader.interfaces[ifIndex];
     let name = iface === undefined ? undefined : names.get(iface);
     if (name === undefined) {
       name = iface?.name ?? `${path}#${ifIndex}`;
       if (iface !== undefined) names.set(iface, name);
     }
-    onFrame(linkType, frame, ts, name);
+    onFrame(linkType, bytes, start, end, ts, name);
   });
   let fh: FileHandle;
   try {

@@ -19,8 +19,8 @@ interface Rec {
 /** Feeds `file` in chunks of the given sizes (cycling), collecting records (copied: frames are views). */
 function readAll(file: Buffer, chunkSizes: number[] = [file.length || 1]): { recs: Rec[]; result: PcapReadResult } {
   const recs: Rec[] = [];
-  const reader = new PcapStreamReader((linkType, frame, ts, origLen, ifIndex) => {
-    recs.push({ linkType, frame: Buffer.from(frame), ts, origLen, ifIndex });
+  const reader = new PcapStreamReader((linkType, bytes, start, end, ts, origLen, ifIndex) => {
+    recs.push({ linkType, frame: Buffer.from(bytes.subarray(start, end)), ts, origLen, ifIndex });
   });
   let off = 0;
   let i = 0;

@@ -30,8 +30,12 @@ import {
   tsResolutionUnitsPerSecond,
 } from './pcap-format.js';
 
-/** One record: link type, frame bytes (a view; do not keep), ms timestamp, original wire length, interface index. */
-export type PcapRecordSink = (linkType: number, frame: Buffer, ts: number, origLen: number, ifIndex: number) => void;
+/**
+ * One record: link type, the frame as `bytes[start, end)` (the reader's buffer, reused: do not keep
+ * it), ms timestamp, original wire length, interface index. Offsets, not a view per frame: making
+ * the view cost more than decoding the frame (BENCHMARKS.md).
+ */
+export type PcapRecordSink = (linkType: number, bytes: Buffer, start: number, end: number, ts: number, origLen: number, ifIndex: number) => void;
 
 export interface PcapInterface {
   linkType: number;
@@ -239,7 +243,7 @@ export class PcapStreamReader {
       pos = dataEnd;
       this.frames++;
       this.bytes += incl;
-      this.onRecord(linkType, buf.subarray(dataStart, dataEnd), sec * 1000 + frac / fracPerMs, orig, 0);
+      this.onRecord(linkType, buf, dataStart, dataEnd, sec * 1000 + frac / fracPerMs, orig, 0);
     }
     return pos;
   }
@@ -360,7 +364,7 @@ export class PcapStreamReader {
     const ts = (hi * 4294967296 + lo) / iface.unitsPerMs + iface.offsetMs;
     this.frames++;
     this.bytes += caplen;
-    this.onRecord(iface.linkType, buf.subarray(dataStart, dataStart + caplen), ts, orig, ifIndex);
+    this.onRecord(iface.linkType, buf, dataStart, dataStart + caplen, ts, orig, ifIndex);
   }
 
   private onEnhancedPacket(buf: Buffer, at: number, len: number): void {
@@ -409,6 +413,6 @@ export class PcapStreamReader {
     this.count('pcapng.simple_packet_no_timestamp');
     this.frames++;
     this.bytes += caplen;
-    this.onRecord(iface.linkType, buf.subarray(at + 12, at + 12 + caplen), iface.offsetMs, orig, 0);
+    this.onRecord(iface.linkType, buf, at + 12, at + 12 + caplen, iface.offsetMs, orig, 0);
   }
 }

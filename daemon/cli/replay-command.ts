@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readPcapFile } from '../capture/pcap-file.js';
+import { readPcapFileBytes } from '../capture/pcap-file.js';
 import { PassiveAnalysis } from '../passive-analysis.js';
 import { openState } from '../state/index.js';
 import { loadPolicyOrExit } from './policy-loading.js';
@@ -57,9 +57,9 @@ export async function replayCapture(file: string, policyPath: string | undefined
     let firstTs: number | null = null;
     const started = performance.now();
     let expireAt = 0;
-    const result = await readPcapFile(file, (linkType, frame, ts, iface) => {
+    const result = await readPcapFileBytes(file, (linkType, bytes, start, end, ts, iface) => {
       if (firstTs === null) firstTs = ts;
-      analysis.onFrame(linkType, frame, ts, iface);
+      analysis.onFrameBytes(linkType, bytes, start, end, ts, iface);
       // Idle flows expire on capture time, as they would live.
       if (ts >= expireAt) {
         analysis.housekeeping(ts);
