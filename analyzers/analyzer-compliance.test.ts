@@ -5,6 +5,7 @@ import {
   checkEndAnywhere,
   checkGapResync,
   checkRandomBytes,
+  checkSpans,
   checkSplitting,
   checkTruncated,
   checkValidSamples,
@@ -114,6 +115,22 @@ describe('the compliance checks catch broken analyzers', () => {
       },
     }));
     expect(checkSplitting(reg, lineSamples)[0]).toMatch(/changed the events/);
+  });
+
+  it('an onDataSpan that reads past its span, or ignores its start', () => {
+    const withSpan = (name: string, span: (a: StreamAnalyzer, d: Parameters<StreamAnalyzer['onData']>[0], b: Buffer, s: number, e: number, t: number) => void) => {
+      const base = broken(name, () => ({}));
+      return {
+        ...base,
+        create: (ctx: Parameters<StreamAnalyzerRegistration['create']>[0]) => {
+          const a = base.create(ctx);
+          return Object.assign(a, { onDataSpan: (d: Parameters<StreamAnalyzer['onData']>[0], b: Buffer, s: number, e: number, t: number) => span(a, d, b, s, e, t) });
+        },
+      } satisfies StreamAnalyzerRegistration;
+    };
+    expect(checkSpans(withSpan('pastend', (a, d, b, s, _e, t) => a.onData(d, b.subarray(s), t)), lineSamples).join('\n')).toMatch(/other events or counts/);
+    expect(checkSpans(withSpan('fromzero', (a, d, b, _s, e, t) => a.onData(d, b.subarray(0, e), t)), lineSamples).join('\n')).toMatch(/other events or counts/);
+    expect(checkSpans(withSpan('right', (a, d, b, s, e, t) => a.onData(d, b.subarray(s, e), t)), lineSamples)).toEqual([]);
   });
 
   it('a gap that is not counted, or no resync after it', () => {

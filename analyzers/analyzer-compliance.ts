@@ -5,8 +5,10 @@
  * conversation it checks: empty input; random bytes (fast-check); truncated
  * valid input; valid input split at every byte boundary gives the same
  * events as whole (streams) or replays identically (datagrams); a gap in the
- * middle is counted and parsing resynchronises; onEnd at any point. Events
- * must be well-formed and counter names stable snake_case.
+ * middle is counted and parsing resynchronises; onEnd at any point; an
+ * analyzer with `onDataSpan` does with a span of a larger buffer exactly what
+ * onData does with those bytes alone. Events must be well-formed and counter
+ * names stable snake_case.
  *
  * Each check is a plain function returning a list of problems (empty means
  * pass), so the checks themselves are tested; `describeAnalyzerCompliance`
@@ -61,8 +63,16 @@ export function complianceFlow(reg: AnalyzerRegistration): FlowKey {
   };
 }
 
-/** Runs `steps` against a fresh analyzer, catching anything thrown and checking what it emits and counts. */
-export function runScript(reg: AnalyzerRegistration, steps: readonly Step[], mark = -1): RunResult {
+/** Bytes around a span handed to onDataSpan (runScript `viaSpan`): an analyzer that reads past the span sees them. */
+const SPAN_JUNK_BEFORE = Buffer.from([0x00, 0x04, 0xc8, 0x00, 0x45]);
+const SPAN_JUNK_AFTER = Buffer.from([0x0a, 0x45, 0x0a, 0x00, 0x00, 0xc9, 0x00]);
+
+/**
+ * Runs `steps` against a fresh analyzer, catching anything thrown and checking what it emits and counts.
+ * With `viaSpan`, stream data goes through `onDataSpan` (when the analyzer has it), each chunk as a span
+ * between junk bytes.
+ */
+export function runScript(reg: AnalyzerRegistration, steps: readonly Step[], mark = -1, viaSpan = false): RunResult {
   const flow = complianceFlow(reg);
   const events: AnalyzerEvent[] = [];
   const counts = new Map<string, number>();
@@ -100,7 +110,11 @@ export function runScript(reg: AnalyzerRegistration, steps: readonly Step[], mar
     try {
       if (step.op === 'data') {
         if ('onDatagram' in analyzer) analyzer.onDatagram(step.dir, step.bytes, step.ts);
-        else analyzer.onData(step.dir, step.bytes, step.ts);
+        else if (viaSpan && analyzer.onDataSpan !== undefined) {
+          const start = SPAN_JUNK_BEFORE.length;
+          const around = Buffer.concat([SPAN_JUNK_BEFORE, step.bytes, SPAN_JUNK_AFTER]);
+          analyzer.onDataSpan(step.dir, around, start, start + step.bytes.length, step.ts);
+        } else analyzer.onData(step.dir, step.bytes, step.ts);
       } else if (step.op === 'gap') {
         inGap = true;
         if ('onGap' in analyzer) analyzer.onGap(step.dir, step.length, step.ts);
@@ -236,21 +250,35 @@ export function checkSplitting(reg: AnalyzerRegistration, samples: ComplianceSam
   // Every chunk cut into random pieces at once.
   const result = fc.check(
     fc.property(fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 16 }), (sizes) => {
-      const pieces: Step[] = [];
-      let i = 0;
-      for (const step of steps) {
-        for (let off = 0; off < step.bytes.length; ) {
-          const n = sizes[i++ % sizes.length] ?? 1;
-          pieces.push({ ...step, bytes: step.bytes.subarray(off, off + n) });
-          off += n;
-        }
-      }
-      const r = runScript(reg, [...pieces, end(1e9)]);
+      const r = runScript(reg, [...cutIntoPieces(steps, sizes), end(1e9)]);
       return r.problems.length === 0 && isDeepStrictEqual(r.events, whole.events);
     }),
     { numRuns: 100 },
   );
   if (result.failed) problems.push(`random splitting changed the events (seed ${result.seed})`);
+  return problems;
+}
+
+/**
+ * A stream analyzer with `onDataSpan`: the samples, whole and cut into random pieces, each piece a span
+ * between junk bytes, give the events and counts onData gives (nothing to check without it).
+ */
+export function checkSpans(reg: AnalyzerRegistration, samples: ComplianceSamples): string[] {
+  if (reg.transport !== 'tcp') return [];
+  const steps = sampleSteps(samples);
+  const whole = runScript(reg, [...steps, end(1e9)]);
+  if (whole.problems.length > 0) return whole.problems;
+  const same = (r: RunResult): boolean => r.problems.length === 0 && isDeepStrictEqual(r.events, whole.events) && isDeepStrictEqual(r.counts, whole.counts);
+  const spans = runScript(reg, [...steps, end(1e9)], -1, true);
+  const problems = [...spans.problems];
+  if (!same(spans)) problems.push('onDataSpan gave other events or counts than onData');
+  const result = fc.check(
+    fc.property(fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 16 }), (sizes) => {
+      return same(runScript(reg, [...cutIntoPieces(steps, sizes), end(1e9)], -1, true));
+    }),
+    { numRuns: 100 },
+  );
+  if (result.failed) problems.push(`onDataSpan of random pieces changed the events or counts (seed ${result.seed})`);
   return problems;
 }
 
@@ -302,9 +330,24 @@ export function describeAnalyzerCompliance(reg: AnalyzerRegistration, samples: C
     it('never throws on random bytes and gaps', () => expect(checkRandomBytes(reg)).toEqual([]));
     it('never throws on truncated valid input', () => expect(checkTruncated(reg, samples)).toEqual([]));
     it('gives the same events however the input is split', () => expect(checkSplitting(reg, samples)).toEqual([]));
+    it('onDataSpan, when it has one, does what onData does with the span alone', () => expect(checkSpans(reg, samples)).toEqual([]));
     it('counts a gap in the middle and resynchronises', () => expect(checkGapResync(reg, samples)).toEqual([]));
     it('accepts onEnd at any point, for every reason', () => expect(checkEndAnywhere(reg, samples)).toEqual([]));
   });
+}
+
+/** Every chunk of `steps` cut into pieces of the given sizes (cycled). */
+function cutIntoPieces(steps: readonly Extract<Step, { op: 'data' }>[], sizes: readonly number[]): Step[] {
+  const pieces: Step[] = [];
+  let i = 0;
+  for (const step of steps) {
+    for (let off = 0; off < step.bytes.length; ) {
+      const n = sizes[i++ % sizes.length] ?? 1;
+      pieces.push({ ...step, bytes: step.bytes.subarray(off, off + n) });
+      off += n;
+    }
+  }
+  return pieces;
 }
 
 function positions(length: number): number[] {

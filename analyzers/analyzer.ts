@@ -43,6 +43,12 @@ export interface AnalyzerContext {
 /** Analyzer of one TCP flow. Timestamps are capture times in milliseconds since the epoch (fractional). */
 export interface StreamAnalyzer {
   onData(dir: Direction, bytes: Buffer, ts: number): void;
+  /**
+   * Optional: onData of `bytes[start, end)`, which the flow layer then calls instead, so it makes
+   * no Buffer view per segment (the reassembler hands on spans of the capture buffer). It must do
+   * exactly what onData of that view would (the compliance suite checks it).
+   */
+  onDataSpan?(dir: Direction, bytes: Buffer, start: number, end: number, ts: number): void;
   /** `length` bytes in direction `dir` were lost; parsing must resynchronise. */
   onGap(dir: Direction, length: number, ts: number): void;
   /** The flow ended (FIN/RST/idle/eviction). */

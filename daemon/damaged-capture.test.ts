@@ -197,7 +197,7 @@ describe('a damaged capture through the whole passive path', () => {
           if (pkt === null) throw new Error('the generator wrote a frame that does not decode');
           const toServer = pkt.dstPort === OPENNAP_PORT;
           const client = toServer ? `${pkt.src}:${pkt.srcPort}` : `${pkt.dst}:${pkt.dstPort}`;
-          const payloadAt = pkt.payload.length === 0 ? frame.length : pkt.payload.byteOffset - frame.byteOffset;
+          const payloadAt = pkt.payloadEnd === pkt.payloadStart ? frame.length : pkt.payloadStart;
           frames.push({ frame: Buffer.from(frame), ts, client, payloadAt });
         },
       },

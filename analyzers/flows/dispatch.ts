@@ -56,11 +56,11 @@ export class Dispatcher implements StreamSink {
     this.count = (name, n = 1) => opts.counters.inc(name, n);
   }
 
-  data(dir: Direction, bytes: Buffer, ts: number): void {
+  data(dir: Direction, bytes: Buffer, start: number, end: number, ts: number): void {
     const f = this.current;
     if (f === null) return;
-    if (f.stream !== null) this.streamData(f, dir, bytes, ts);
-    else if (f.prober !== null) this.probe(f, dir, bytes, ts);
+    if (f.stream !== null) this.streamData(f, dir, bytes, start, end, ts);
+    else if (f.prober !== null) this.probe(f, dir, bytes.subarray(start, end), ts);
   }
 
   gap(dir: Direction, length: number, ts: number): void {
@@ -137,11 +137,12 @@ export class Dispatcher implements StreamSink {
     this.end(f, ts, 'shutdown');
   }
 
-  private streamData(f: Flow, dir: Direction, bytes: Buffer, ts: number): void {
+  private streamData(f: Flow, dir: Direction, bytes: Buffer, start: number, end: number, ts: number): void {
     const a = f.stream;
     if (a === null) return;
     try {
-      a.onData(dir, bytes, ts);
+      if (a.onDataSpan !== undefined) a.onDataSpan(dir, bytes, start, end, ts);
+      else a.onData(dir, start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), ts);
     } catch {
       this.remove(f, 'exception');
       return;
@@ -183,7 +184,7 @@ export class Dispatcher implements StreamSink {
   }
 
   private deliverTo(f: Flow, dir: Direction, bytes: Buffer, ts: number): void {
-    if (f.transport === 'tcp') this.streamData(f, dir, bytes, ts);
+    if (f.transport === 'tcp') this.streamData(f, dir, bytes, 0, bytes.length, ts);
     else this.onDatagram(f, dir, bytes, ts);
   }
 

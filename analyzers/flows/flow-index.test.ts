@@ -8,7 +8,7 @@ function packet(transport: 'tcp' | 'udp', src: number, srcPort: number, dst: num
   const text = (n: number): string => (v6 ? `2001:db8::${n.toString(16)}` : [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));
   return {
     ts: 0, ipVersion: v6 ? 6 : 4, src: text(src), dst: text(dst), srcV4: v6 ? -1 : src, dstV4: v6 ? -1 : dst,
-    transport, srcPort, dstPort, seq: 0, ack: 0, flags: 0, window: 0, payload: Buffer.alloc(0),
+    transport, srcPort, dstPort, seq: 0, ack: 0, flags: 0, window: 0, bytes: Buffer.alloc(0), payloadStart: 0, payloadEnd: 0,
   };
 }
 

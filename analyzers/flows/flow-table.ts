@@ -12,7 +12,7 @@ import type { AnalyzerRegistration, FlowEndReason } from '../analyzer.js';
 import type { Counters } from '../counters.js';
 import type { AnalyzerEvent } from '../events.js';
 import type { DecodedPacket } from '../packet/types.js';
-import { TcpFlag } from '../packet/types.js';
+import { payloadOf, TcpFlag } from '../packet/types.js';
 import type { AnalyzerRegistry } from '../registry.js';
 import { Dispatcher } from './dispatch.js';
 import { FIN_FROM_CLIENT, FIN_FROM_SERVER, Flow, flowKeyOf, serverPortScore } from './flow.js';
@@ -125,7 +125,7 @@ export class FlowTable {
       f = undefined;
     }
     if (f === undefined) {
-      if (tcp && pkt.payload.length === 0 && (pkt.flags & TcpFlag.SYN) === 0) {
+      if (tcp && pkt.payloadEnd === pkt.payloadStart && (pkt.flags & TcpFlag.SYN) === 0) {
         // A bare ACK/FIN/RST of a flow we do not know (often the tail of one just closed): nothing to analyse.
         this.counters.inc('flow.untracked_control_segment');
         return;
@@ -141,7 +141,7 @@ export class FlowTable {
       this.release(f);
     }
     if (!tcp) {
-      this.dispatcher.onDatagram(f, dir, pkt.payload, pkt.ts);
+      this.dispatcher.onDatagram(f, dir, payloadOf(pkt), pkt.ts);
       return;
     }
     if ((pkt.flags & TcpFlag.FIN) !== 0) f.finMask |= dir === 'toServer' ? FIN_FROM_CLIENT : FIN_FROM_SERVER;
@@ -149,7 +149,7 @@ export class FlowTable {
     const other = dir === 'toServer' ? f.toClient : f.toServer;
     if (r !== null) {
       this.dispatcher.current = f;
-      r.push(pkt.seq, pkt.flags, pkt.payload, pkt.ts, this.env, this.limits.maxBufferedPerFlow - (other?.bufferedBytes ?? 0));
+      r.push(pkt.seq, pkt.flags, pkt.bytes, pkt.payloadStart, pkt.payloadEnd, pkt.ts, this.env, this.limits.maxBufferedPerFlow - (other?.bufferedBytes ?? 0));
       this.dispatcher.current = null;
       if (f.mode === 'ignored') this.release(f);
     }

@@ -12,7 +12,10 @@ function setup(opts: { maxPendingSegments?: number; budget?: number } = {}) {
   const counters = new Counters();
   const env: ReassemblyEnv = {
     sink: {
-      data: (_dir: Direction, bytes: Buffer) => out.push(bytes.toString('latin1')),
+      data: (_dir: Direction, bytes: Buffer, start: number, end: number) => {
+        expect(end).toBeGreaterThan(start);
+        out.push(bytes.toString('latin1', start, end));
+      },
       gap: (_dir: Direction, length: number) => out.push(`<gap ${length}>`),
     },
     counters,
@@ -20,8 +23,11 @@ function setup(opts: { maxPendingSegments?: number; budget?: number } = {}) {
     maxPendingSegments: opts.maxPendingSegments ?? 64,
   };
   const r = new Reassembler('toServer');
-  const push = (seq: number, data: string, flags: number = TcpFlag.ACK, allowance = 1 << 20) =>
-    r.push(seq >>> 0, flags, Buffer.from(data, 'latin1'), 0, env, allowance);
+  // Each segment's payload lies between other bytes, as in a capture buffer: only [start, end) is its own.
+  const push = (seq: number, data: string, flags: number = TcpFlag.ACK, allowance = 1 << 20) => {
+    const bytes = Buffer.from(`##${data}##`, 'latin1');
+    r.push(seq >>> 0, flags, bytes, 2, bytes.length - 2, 0, env, allowance);
+  };
   return { r, out, counters, env, push, text: () => out.join('') };
 }
 
@@ -164,8 +170,8 @@ describe('Reassembler', () => {
     const b = new Reassembler('toClient');
     a.push(0, 'x');
     a.push(2, 'abc'); // holds 3 of 4
-    b.push(0, TcpFlag.ACK, Buffer.from('y'), 0, a.env, 100);
-    b.push(5, TcpFlag.ACK, Buffer.from('zz'), 0, a.env, 100); // would make 5 > 4: b skips its own hole
+    b.push(0, TcpFlag.ACK, Buffer.from('y'), 0, 1, 0, a.env, 100);
+    b.push(5, TcpFlag.ACK, Buffer.from('zz'), 0, 2, 0, a.env, 100); // would make 5 > 4: b skips its own hole
     expect(a.counters.get('reassembly.gap_total_bound')).toBe(1);
     expect(a.out).toEqual(['x', 'y', '<gap 4>', 'zz']);
     expect(a.env.budget.used).toBe(3);
@@ -182,10 +188,11 @@ describe('Reassembler', () => {
         fc.array(fc.nat(), { maxLength: 80 }),
         (data, sizes, isn, shuffle) => {
           const stream = Buffer.from(data);
-          const segs: [number, Buffer][] = [];
+          // Segments are spans of the stream buffer itself: [offset, end).
+          const segs: [number, number][] = [];
           for (let off = 0, i = 0; off < stream.length; i++) {
             const len = sizes[i % sizes.length] ?? 1;
-            segs.push([off, stream.subarray(off, off + len)]);
+            segs.push([off, Math.min(off + len, stream.length)]);
             off += len;
           }
           // The first segment goes first (the start of the stream), the rest shuffled with duplicates.
@@ -198,13 +205,13 @@ describe('Reassembler', () => {
           }
           const got: Buffer[] = [];
           const env: ReassemblyEnv = {
-            sink: { data: (_d, b) => got.push(Buffer.from(b)), gap: () => expect.fail('no gap expected') },
+            sink: { data: (_d, b, start, end) => got.push(Buffer.from(b.subarray(start, end))), gap: () => expect.fail('no gap expected') },
             counters: new Counters(),
             budget: { used: 0, max: 1 << 20 },
             maxPendingSegments: 1000,
           };
           const r = new Reassembler('toClient');
-          for (const [off, bytes] of [segs[0]!, ...rest]) r.push((isn + off) >>> 0, TcpFlag.ACK, bytes, 0, env, 1 << 20);
+          for (const [off, end] of [segs[0]!, ...rest]) r.push((isn + off) >>> 0, TcpFlag.ACK, stream, off, end, 0, env, 1 << 20);
           expect(Buffer.concat(got)).toEqual(stream);
           expect(env.budget.used).toBe(0);
         },
@@ -231,7 +238,7 @@ describe('Reassembler', () => {
           for (const [s, flags, len] of segments) {
             // Mostly near the start so segments interact, sometimes anywhere.
             const seq = s % 3 === 0 ? s : (base + (s % 1500)) >>> 0;
-            r.push(seq, flags, Buffer.alloc(len, 0x61), 0, env, 1000);
+            r.push(seq, flags, Buffer.alloc(len, 0x61), 0, len, 0, env, 1000);
             expect(env.budget.used).toBe(r.bufferedBytes);
             expect(r.bufferedBytes).toBeLessThanOrEqual(1000);
           }

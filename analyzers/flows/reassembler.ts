@@ -7,8 +7,8 @@
  * and moves on. Starts wherever it is first fed (mid-stream works); sequence
  * numbers wrap modulo 2^32 (seq.ts). Pure: no clock, the timestamp comes in.
  *
- * In-order payload is handed on as the caller's view (no copy), so a sink
- * that keeps bytes must copy them.
+ * In-order payload is handed on as a span of the caller's bytes (no copy,
+ * no view), so a sink that keeps bytes must copy them.
  */
 import type { Direction } from '../analyzer.js';
 import type { Counters } from '../counters.js';
@@ -16,7 +16,8 @@ import { TcpFlag } from '../packet/types.js';
 import { seqAdd, seqDiff } from './seq.js';
 
 export interface StreamSink {
-  data(dir: Direction, bytes: Buffer, ts: number): void;
+  /** In-order stream bytes `bytes[start, end)` (never empty). */
+  data(dir: Direction, bytes: Buffer, start: number, end: number, ts: number): void;
   gap(dir: Direction, length: number, ts: number): void;
 }
 
@@ -87,34 +88,36 @@ export class Reassembler {
   }
 
   /**
-   * Feeds one segment. `allowance` is how many bytes this direction may hold
-   * (the per-flow bound minus what the other direction holds).
+   * Feeds one segment, whose payload is `bytes[start, end)`. `allowance` is
+   * how many bytes this direction may hold (the per-flow bound minus what
+   * the other direction holds).
    */
-  push(seq: number, flags: number, payload: Buffer, ts: number, env: ReassemblyEnv, allowance: number): void {
+  push(seq: number, flags: number, bytes: Buffer, start: number, end: number, ts: number, env: ReassemblyEnv, allowance: number): void {
     const syn = (flags & TcpFlag.SYN) !== 0;
     let s = syn ? seqAdd(seq, 1) : seq;
     if (!this.started) {
       this.started = true;
       this.next = s;
     }
-    if ((flags & TcpFlag.FIN) !== 0 && this.finSeq < 0) this.finSeq = seqAdd(s, payload.length);
-    let p = payload;
+    if ((flags & TcpFlag.FIN) !== 0 && this.finSeq < 0) this.finSeq = seqAdd(s, end - start);
+    // What is left of the payload: bytes[from, end).
+    let from = start;
     let first = true;
-    while (p.length > 0) {
+    while (from < end) {
       let rel = seqDiff(s, this.next);
-      if (rel + p.length <= 0) {
+      if (rel + (end - from) <= 0) {
         env.counters.inc(first ? 'reassembly.retransmitted' : 'reassembly.overlap_trimmed');
         return;
       }
       if (rel < 0) {
         env.counters.inc('reassembly.overlap_trimmed');
-        p = p.subarray(-rel);
+        from -= rel;
         s = this.next;
         rel = 0;
       }
       first = false;
       if (rel > 0) {
-        if (this.hold(s, p, rel, env, allowance)) return;
+        if (this.hold(s, bytes, from, end, rel, env, allowance)) return;
         // Over a bound: the hole before the earliest data we have is declared lost.
         const head = this.held?.[0];
         const headRel = head === undefined ? rel : Math.min(rel, seqDiff(head.seq, this.next));
@@ -125,18 +128,18 @@ export class Reassembler {
       }
       // In order. Held data that arrived earlier wins over the part of this segment that overlaps it.
       const head = this.held?.[0];
-      const room = head === undefined ? p.length : seqDiff(head.seq, this.next);
-      if (room >= p.length) {
-        // All of it delivered (the usual case): return rather than make an empty view to end the loop.
-        this.next = seqAdd(this.next, p.length);
-        env.sink.data(this.dir, p, ts);
+      const length = end - from;
+      const room = head === undefined ? length : seqDiff(head.seq, this.next);
+      if (room >= length) {
+        // All of it delivered (the usual case).
+        this.next = seqAdd(this.next, length);
+        env.sink.data(this.dir, bytes, from, end, ts);
         this.drain(ts, env);
         return;
       }
-      const part = p.subarray(0, room);
       this.next = seqAdd(this.next, room);
-      env.sink.data(this.dir, part, ts);
-      p = p.subarray(room);
+      env.sink.data(this.dir, bytes, from, from + room, ts);
+      from += room;
       s = this.next;
       this.drain(ts, env);
     }
@@ -190,25 +193,26 @@ export class Reassembler {
       this.heldBytes -= head.data.length;
       env.budget.used -= head.data.length;
       if (rel + head.data.length > 0) {
-        const part = rel < 0 ? head.data.subarray(-rel) : head.data;
-        this.next = seqAdd(this.next, part.length);
-        env.sink.data(this.dir, part, ts);
+        const from = rel < 0 ? -rel : 0;
+        this.next = seqAdd(this.next, head.data.length - from);
+        env.sink.data(this.dir, head.data, from, head.data.length, ts);
       }
     }
     if (held.length === 0) this.held = null;
   }
 
   /**
-   * Holds `p` (starting `rel` > 0 bytes after `next`), copying only the parts
-   * not already held (first data wins). False, with the reason counted, when
-   * a bound would be exceeded; nothing is held then.
+   * Holds `p` = `bytes[pFrom, pEnd)` (starting `rel` > 0 bytes after `next`),
+   * copying only the parts not already held (first data wins). False, with
+   * the reason counted, when a bound would be exceeded; nothing is held then.
    */
-  private hold(s: number, p: Buffer, rel: number, env: ReassemblyEnv, allowance: number): boolean {
+  private hold(s: number, bytes: Buffer, pFrom: number, pEnd: number, rel: number, env: ReassemblyEnv, allowance: number): boolean {
     const held = this.held ?? [];
+    const pLength = pEnd - pFrom;
     // Pieces of [rel, rel + len) not covered by held segments, as [from, to) offsets into p.
     const pieces: [number, number, number][] = []; // [from, to, insert index]
     let start = rel;
-    const end = rel + p.length;
+    const end = rel + pLength;
     let i = 0;
     for (; i < held.length && start < end; i++) {
       const h = held[i];
@@ -225,17 +229,17 @@ export class Reassembler {
       env.counters.inc('reassembly.retransmitted');
       return true;
     }
-    let bytes = 0;
-    for (const [a, b] of pieces) bytes += b - a;
+    let copied = 0;
+    for (const [a, b] of pieces) copied += b - a;
     if (held.length + pieces.length > env.maxPendingSegments) {
       env.counters.inc('reassembly.gap_segment_bound');
       return false;
     }
-    if (this.heldBytes + bytes > allowance) {
+    if (this.heldBytes + copied > allowance) {
       env.counters.inc('reassembly.gap_flow_bound');
       return false;
     }
-    if (env.budget.used + bytes > env.budget.max) {
+    if (env.budget.used + copied > env.budget.max) {
       env.counters.inc('reassembly.gap_total_bound');
       return false;
     }
@@ -244,13 +248,13 @@ export class Reassembler {
       const piece = pieces[k];
       if (piece === undefined) continue;
       const [from, to, at] = piece;
-      held.splice(at, 0, { seq: seqAdd(s, from), data: Buffer.from(p.subarray(from, to)) });
+      held.splice(at, 0, { seq: seqAdd(s, from), data: Buffer.from(bytes.subarray(pFrom + from, pFrom + to)) });
     }
-    this.heldBytes += bytes;
-    env.budget.used += bytes;
+    this.heldBytes += copied;
+    env.budget.used += copied;
     this.held = held;
     env.counters.inc('reassembly.out_of_order');
-    if (bytes < p.length) env.counters.inc('reassembly.overlap_trimmed');
+    if (copied < pLength) env.counters.inc('reassembly.overlap_trimmed');
     return true;
   }
 }

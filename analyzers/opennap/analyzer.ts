@@ -182,7 +182,11 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
   }
 
   onData(dir: Direction, bytes: Buffer, ts: number): void {
-    if (this.ended || this._violated || bytes.length === 0) return;
+    this.onDataSpan(dir, bytes, 0, bytes.length, ts);
+  }
+
+  onDataSpan(dir: Direction, bytes: Buffer, start: number, end: number, ts: number): void {
+    if (this.ended || this._violated || end <= start) return;
     if (!this.opened) {
       this.opened = true;
       this.ctx.emit({ kind: 'session_open', protocol: 'opennap', server: this.ctx.flow.server, client: this.ctx.flow.client, ts });
@@ -191,7 +195,14 @@ export class OpenNapAnalyzer implements StreamAnalyzer, FrameSink {
     this.dir = dir;
     this.state = state;
     this.ts = ts;
-    let todo: Buffer | null = state.syncing ? this.resync(state, bytes) : bytes;
+    // In sync (nearly always) the scanner reads the span in place; the rarer paths work on views.
+    let todo: Buffer | null;
+    if (state.syncing) {
+      todo = this.resync(state, bytes.subarray(start, end));
+    } else {
+      const rejected = state.push(bytes, this, start, end);
+      todo = rejected === null ? null : this.misframed(state, rejected);
+    }
     while (todo !== null && !this._violated) {
       const rejected = state.push(todo, this);
       todo = rejected === null ? null : this.misframed(state, rejected);

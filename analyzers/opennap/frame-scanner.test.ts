@@ -62,6 +62,35 @@ describe('FrameScanner', () => {
     );
   });
 
+  it('scans a span of a larger buffer as it scans those bytes alone, also when a header is rejected', () => {
+    const arb = fc.array(fc.oneof({ weight: 9, arbitrary: frameArb }, { weight: 1, arbitrary: fc.constant({ type: BAD, data: new Uint8Array(2) }) }), { maxLength: 30 });
+    // Chunk sizes from 1 byte up, cycled: frames span several chunks, as segments of a stream do.
+    const sizesArb = fc.array(fc.integer({ min: 1, max: 120 }), { minLength: 1, maxLength: 12 });
+    fc.assert(
+      fc.property(arb, sizesArb, fc.uint8Array({ minLength: 1, maxLength: 9 }), fc.uint8Array({ maxLength: 9 }), (frames, sizes, before, after) => {
+        const bytes = Buffer.concat(frames.map((f) => encodeFrame(f.type, Buffer.from(f.data))));
+        const alone = { scanner: new FrameScanner(), seen: [] as Seen[], headers: [] as number[], handed: [] as Buffer[] };
+        const inSpan = { scanner: new FrameScanner(), seen: [] as Seen[], headers: [] as number[], handed: [] as Buffer[] };
+        for (let off = 0, i = 0; off < bytes.length; i++) {
+          const c = bytes.subarray(off, off + (sizes[i % sizes.length] ?? 1));
+          off += c.length;
+          const a = alone.scanner.push(Buffer.from(c), sink(alone.seen, alone.headers));
+          if (a !== null) alone.handed.push(Buffer.from(a));
+          // The same bytes between junk, as a reassembled segment lies in a capture buffer.
+          const around = Buffer.concat([before, c, after]);
+          const b = inSpan.scanner.push(around, sink(inSpan.seen, inSpan.headers), before.length, before.length + c.length);
+          if (b !== null) inSpan.handed.push(Buffer.from(b));
+          around.fill(0xee);
+        }
+        expect(inSpan.seen).toEqual(alone.seen);
+        expect(inSpan.headers).toEqual(alone.headers);
+        expect(inSpan.handed).toEqual(alone.handed);
+        expect(inSpan.scanner.buffered).toBe(alone.scanner.buffered);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('holds only kept partial frames: a skipped frame split across chunks costs no buffered bytes', () => {
     const skipped = encodeFrame(201, Buffer.alloc(1000, 0x41));
     const scanner = new FrameScanner();

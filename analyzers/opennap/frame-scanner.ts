@@ -58,36 +58,38 @@ export class FrameScanner {
   }
 
   /**
-   * Scans `chunk`. Returns null when every byte was taken (whole frames
-   * delivered, a partial one held or being skipped), or, when the sink
-   * rejects a header, the bytes from that header on (a view of `chunk`, or a
-   * new buffer when the header began in an earlier chunk); the scanner is
-   * then reset.
+   * Scans `chunk[start, end)` (the whole chunk by default). Returns null when
+   * every byte was taken (whole frames delivered, a partial one held or being
+   * skipped), or, when the sink rejects a header, the bytes from that header
+   * on (a view of `chunk`, or a new buffer when the header began in an
+   * earlier chunk); the scanner is then reset.
    */
-  push(chunk: Buffer, sink: FrameSink): Buffer | null {
-    const n = chunk.length;
-    let pos = 0;
+  push(chunk: Buffer, sink: FrameSink, start = 0, end = chunk.length): Buffer | null {
+    const n = end;
+    let pos = start;
     if (this.skipLeft > 0) {
-      pos = Math.min(this.skipLeft, n);
-      this.skipLeft -= pos;
+      const skipped = Math.min(this.skipLeft, n - pos);
+      this.skipLeft -= skipped;
+      pos += skipped;
       if (this.skipLeft > 0) return null;
       sink.frame(this.skipType, null, 0, 0);
     } else if (this.held !== null && this.heldType >= 0) {
-      pos = this.fill(chunk, 0, sink);
+      pos = this.fill(chunk, pos, n, sink);
       if (this.held !== null) return null;
     } else if (this.held !== null) {
       // A header split across chunks: complete it, then judge it.
       const head = this.held;
-      pos = Math.min(HEADER_BYTES - this.heldUsed, n);
-      chunk.copy(head, this.heldUsed, 0, pos);
-      this.heldUsed += pos;
+      const take = Math.min(HEADER_BYTES - this.heldUsed, n - pos);
+      chunk.copy(head, this.heldUsed, pos, pos + take);
+      this.heldUsed += take;
+      pos += take;
       if (this.heldUsed < HEADER_BYTES) return null;
       this.held = null;
       this.heldUsed = 0;
       const length = u16le(head, 0);
       const type = u16le(head, 2);
       const verdict = sink.frameHeader(type, length);
-      if (verdict === FrameVerdict.reject) return Buffer.concat([head, chunk.subarray(pos)]);
+      if (verdict === FrameVerdict.reject) return Buffer.concat([head, chunk.subarray(pos, n)]);
       if (length <= n - pos) {
         sink.frame(type, chunk, pos, pos + length);
         pos += length;
@@ -97,7 +99,7 @@ export class FrameScanner {
         return null;
       } else {
         this.keepPartial(head, 0, HEADER_BYTES, type, length);
-        this.fill(chunk, pos, sink);
+        this.fill(chunk, pos, n, sink);
         return null;
       }
     }
@@ -114,16 +116,16 @@ export class FrameScanner {
       const length = u16le(chunk, pos);
       const type = u16le(chunk, pos + 2);
       const verdict = sink.frameHeader(type, length);
-      if (verdict === FrameVerdict.reject) return chunk.subarray(pos);
-      const end = pos + HEADER_BYTES + length;
-      if (end <= n) {
-        sink.frame(type, chunk, pos + HEADER_BYTES, end);
-        pos = end;
+      if (verdict === FrameVerdict.reject) return chunk.subarray(pos, n);
+      const frameEnd = pos + HEADER_BYTES + length;
+      if (frameEnd <= n) {
+        sink.frame(type, chunk, pos + HEADER_BYTES, frameEnd);
+        pos = frameEnd;
         continue;
       }
       if (verdict === FrameVerdict.skip) {
         this.skipType = type;
-        this.skipLeft = end - n;
+        this.skipLeft = frameEnd - n;
         return null;
       }
       this.keepPartial(chunk, pos, n, type, length);
@@ -142,10 +144,10 @@ export class FrameScanner {
     this.heldType = type;
   }
 
-  /** Copies bytes of `chunk` from `pos` into the kept frame, delivers it once complete; returns the new position. */
-  private fill(chunk: Buffer, pos: number, sink: FrameSink): number {
+  /** Copies bytes of `chunk[pos, end)` into the kept frame, delivers it once complete; returns the new position. */
+  private fill(chunk: Buffer, pos: number, end: number, sink: FrameSink): number {
     const frame = this.held!;
-    const take = Math.min(frame.length - this.heldUsed, chunk.length - pos);
+    const take = Math.min(frame.length - this.heldUsed, end - pos);
     chunk.copy(frame, this.heldUsed, pos, pos + take);
     this.heldUsed += take;
     if (this.heldUsed < frame.length) return pos + take;

@@ -6,7 +6,7 @@ import { buildFrame, linkTypeOf } from './build.js';
 import { internetChecksum, onesSum } from './checksum.js';
 import { decodeFrameBytes, decodePacket } from './decode.js';
 import { emptyDecodedPacket } from './transport.js';
-import { LinkType, TcpFlag } from './types.js';
+import { LinkType, payloadOf, TcpFlag } from './types.js';
 
 const v4 = { src: '10.0.0.1', dst: '10.0.0.2' };
 const v6 = { src: '2001:db8::1', dst: '2001:db8::2' };
@@ -48,14 +48,17 @@ describe('decodePacket: link types', () => {
       ack: 7,
       flags: TcpFlag.ACK | TcpFlag.PSH,
       window: 512,
-      payload: Buffer.from('hello'),
+      bytes: expect.any(Buffer),
+      payloadStart: expect.any(Number),
+      payloadEnd: expect.any(Number),
     });
+    expect(payloadOf(pkt!)).toEqual(Buffer.from('hello'));
   });
   it.each(links)('%s IPv6 UDP', (_name, link) => {
     const { pkt, counters } = decode({ link, ip: v6, udp });
     expect(counters).toEqual({});
     expect(pkt).toMatchObject({ ipVersion: 6, src: '2001:db8::1', dst: '2001:db8::2', srcV4: -1, dstV4: -1, transport: 'udp', srcPort: 6881, dstPort: 6882, seq: 0, flags: 0 });
-    expect(pkt?.payload.toString()).toBe(udp.payload);
+    expect(payloadOf(pkt!).toString()).toBe(udp.payload);
   });
   it('DLT_RAW numbered 12 and 14, and LINKTYPE_IPV4/IPV6', () => {
     const raw4 = buildFrame({ link: { type: 'raw' }, ip: v4, tcp });
@@ -68,25 +71,27 @@ describe('decodePacket: link types', () => {
     expect(decodePacket(LinkType.IPV6, raw4, 0, c)).toBeNull();
     expect(c.snapshot()).toEqual({ 'ipv6.bad_version': 1 });
   });
-  it('payload is a view into the frame, not a copy', () => {
+  it('payload is a span of the frame, not a copy', () => {
     const frame = buildFrame({ ip: v4, tcp });
     const pkt = decodePacket(LinkType.EN10MB, frame, 0, new Counters());
-    expect(pkt?.payload.buffer).toBe(frame.buffer);
+    expect(pkt?.bytes).toBe(frame);
+    expect(payloadOf(pkt!).buffer).toBe(frame.buffer);
+    expect(frame.subarray(pkt!.payloadStart, pkt!.payloadEnd).toString()).toBe('hello');
   });
   it('trims Ethernet padding using the IP total length', () => {
     const frame = Buffer.concat([buildFrame({ ip: v4, tcp: { ...tcp, payload: 'x' } }), Buffer.alloc(6)]);
-    expect(decodePacket(LinkType.EN10MB, frame, 0, new Counters())?.payload.toString()).toBe('x');
+    expect(payloadOf(decodePacket(LinkType.EN10MB, frame, 0, new Counters())!).toString()).toBe('x');
   });
   it('pure ACK has an empty payload', () => {
     const { pkt } = decode({ ip: v4, tcp: { ...tcp, payload: undefined } });
-    expect(pkt?.payload.length).toBe(0);
+    expect(payloadOf(pkt!).length).toBe(0);
   });
 });
 
 describe('decodePacket: IPv4 options, IPv6 extension headers', () => {
   it('skips IPv4 options (IHL > 5)', () => {
     const { pkt } = decode({ ip: { ...v4, options: Buffer.from([1, 1, 1, 1, 1, 1, 1, 1]) }, tcp });
-    expect(pkt?.payload.toString()).toBe('hello');
+    expect(payloadOf(pkt!).toString()).toBe('hello');
   });
   it('walks hop-by-hop, routing, destination options, AH and an atomic fragment header', () => {
     const { pkt, counters } = decode({
@@ -97,7 +102,7 @@ describe('decodePacket: IPv4 options, IPv6 extension headers', () => {
       tcp,
     });
     expect(counters).toEqual({});
-    expect(pkt?.payload.toString()).toBe('hello');
+    expect(payloadOf(pkt!).toString()).toBe('hello');
     expect(pkt?.srcPort).toBe(40000);
   });
 });
@@ -269,12 +274,14 @@ describe('decodeFrameBytes: a frame inside a larger buffer', () => {
           return;
         }
         expect(got).not.toBeNull();
-        expect({ ...got!, payload: Buffer.from(got!.payload) }).toEqual({ ...expected, payload: Buffer.from(expected.payload) });
-        // The payload is a view of `bytes` (no copy), within the frame.
-        if (got!.payload.length > 0) {
-          expect(got!.payload.buffer).toBe(bytes.buffer);
-          expect(got!.payload.byteOffset + got!.payload.length).toBeLessThanOrEqual(bytes.byteOffset + before.length + frame.length);
-        }
+        const { bytes: gotBytes, payloadStart: gotStart, payloadEnd: gotEnd, ...gotRest } = got!;
+        const { bytes: _b, payloadStart: expectedStart, payloadEnd: expectedEnd, ...expectedRest } = expected;
+        expect(gotRest).toEqual(expectedRest);
+        expect(payloadOf(got!)).toEqual(payloadOf(expected));
+        // The payload is a span of `bytes` (no copy), at the frame's offsets, within the frame.
+        expect(gotBytes).toBe(bytes);
+        expect([gotStart - before.length, gotEnd - before.length]).toEqual([expectedStart, expectedEnd]);
+        expect(gotEnd).toBeLessThanOrEqual(before.length + frame.length);
       }),
       { numRuns: 3000 },
     );

@@ -1,6 +1,6 @@
 /**
  * TCP (RFC 9293 section 3.1) and UDP (RFC 768) header decode into a
- * `DecodedPacket`. Pure; the payload is a view into the frame (no copy).
+ * `DecodedPacket`. Pure; the payload is given as offsets into the frame's bytes (no copy, no view).
  * Checksums are not verified, for the offload reason given in ipv4.ts.
  */
 import type { Counters } from '../counters.js';
@@ -8,7 +8,7 @@ import type { NetworkLayer } from './network.js';
 import type { DecodedPacket } from './types.js';
 import { u16be, u32be } from './bytes.js';
 
-/** Shared zero-length payload: pure ACKs are most packets, and need no view of their own. */
+/** The bytes of a packet not decoded yet (emptyDecodedPacket). */
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -52,7 +52,10 @@ export function decodeUdp(frame: Buffer, net: NetworkLayer, ts: number, counters
 
 /** A DecodedPacket to decode into (`out` of decodePacket), of the same shape `packet` builds. */
 export function emptyDecodedPacket(): DecodedPacket {
-  return { ts: 0.5, ipVersion: 4, src: '', dst: '', srcV4: -1, dstV4: -1, transport: 'tcp', srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, payload: EMPTY };
+  return {
+    ts: 0.5, ipVersion: 4, src: '', dst: '', srcV4: -1, dstV4: -1, transport: 'tcp', srcPort: 0, dstPort: 0,
+    seq: 0, ack: 0, flags: 0, window: 0, bytes: EMPTY, payloadStart: 0, payloadEnd: 0,
+  };
 }
 
 /** The decoded packet (one object shape for TCP and UDP): ports from the transport header at `off`, payload `[from, to)`; into `out` when given. */
@@ -84,6 +87,8 @@ function packet(
   pkt.ack = ack;
   pkt.flags = flags;
   pkt.window = window;
-  pkt.payload = from === to ? EMPTY : frame.subarray(from, to);
+  pkt.bytes = frame;
+  pkt.payloadStart = from;
+  pkt.payloadEnd = to;
   return pkt;
 }

@@ -33,8 +33,11 @@ export const TcpFlag = {
 /**
  * One TCP segment or UDP datagram. All packets share one object shape (UDP
  * sets the TCP-only fields to 0) so the hot path stays monomorphic.
- * `payload` is a view into the captured frame, not a copy: it is only valid
- * until the capture layer reuses its buffer, so keep a copy to hold it longer.
+ * The payload is `bytes[payloadStart, payloadEnd)`, where `bytes` holds the
+ * captured frame: no view is made per packet (that cost more than the rest of
+ * its decode, BENCHMARKS.md); `payloadOf` makes one where a Buffer is wanted.
+ * The bytes are only valid until the capture layer reuses its buffer, so keep
+ * a copy to hold them longer.
  */
 export interface DecodedPacket {
   /** Capture timestamp, milliseconds since the epoch (fractional). */
@@ -57,5 +60,13 @@ export interface DecodedPacket {
   flags: number;
   /** TCP window field, unscaled; 0 for UDP. */
   window: number;
-  payload: Buffer;
+  /** The buffer the frame lies in (the capture layer's), and where the payload lies in it. */
+  bytes: Buffer;
+  payloadStart: number;
+  payloadEnd: number;
+}
+
+/** The payload of `pkt` as a view of its bytes (no copy). */
+export function payloadOf(pkt: DecodedPacket): Buffer {
+  return pkt.bytes.subarray(pkt.payloadStart, pkt.payloadEnd);
 }

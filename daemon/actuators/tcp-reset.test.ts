@@ -50,7 +50,7 @@ describe('buildRst', () => {
       flags,
       window: 0,
     });
-    expect(pkt.payload.length).toBe(0);
+    expect(pkt.payloadEnd - pkt.payloadStart).toBe(0);
   });
 
   it.each(['2001:db8::1', '10.0.0.256', 'host'])('rejects a non-IPv4 address %s', (ip) => {
