@@ -316,7 +316,7 @@ export class RouterDaemon {
       filter: this.filterOf(policy),
       snaplen: policy.capture.snaplen,
       bufferBytes: policy.capture.bufferBytes,
-      onFrame: this.analysis.onFrame,
+      onFrameBytes: this.analysis.onFrameBytes,
       onCallbackError: (err, iface) => this.options.log.error(`frame handler on ${iface}: ${String(err)}`),
     });
   }

@@ -83,7 +83,7 @@ import { Conntrack } from './out/daemon/actuators/conntrack.js';
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
 try {
   const pipeline = createPipeline({ registry: new AnalyzerRegistry([testLineRegistration]), onEvent: () => undefined });
-  const capture = new LiveCapture({ interfaces: ['r-c'], filter: 'tcp port ${SERVER_PORT}', onFrame: (lt, f, ts) => pipeline.handleFrame(lt, f, ts) });
+  const capture = new LiveCapture({ interfaces: ['r-c'], filter: 'tcp port ${SERVER_PORT}', onFrameBytes: (lt, b, start, end, ts) => pipeline.handleFrameBytes(lt, b, start, end, ts) });
   await capture.start();
   const injector = TcpResetInjector.open();
   const sessions = (f) => pipeline.flows.tcpSessions(f);

@@ -68,19 +68,19 @@ async function main(): Promise<void> {
   const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 
   const errors = {
-    noSuchIface: await errorName(() => new LiveCapture({ interfaces: ['arcapnope0'], filter: '', onFrame: () => {} }).start()),
-    badFilter: await errorName(() => new LiveCapture({ interfaces: [args.iface], filter: 'tcp port (', onFrame: () => {} }).start()),
+    noSuchIface: await errorName(() => new LiveCapture({ interfaces: ['arcapnope0'], filter: '', onFrameBytes: () => {} }).start()),
+    badFilter: await errorName(() => new LiveCapture({ interfaces: [args.iface], filter: 'tcp port (', onFrameBytes: () => {} }).start()),
   };
 
   const full = emptyCounts();
   const short = emptyCounts();
-  const fullCap = new LiveCapture({ interfaces: [args.iface], filter: args.filter, onFrame: (lt, f, ts) => classify(full, lt, f, ts) });
+  const fullCap = new LiveCapture({ interfaces: [args.iface], filter: args.filter, onFrameBytes: (lt, b, start, end, ts) => classify(full, lt, b.subarray(start, end), ts) });
   const shortCap = new LiveCapture({
     interfaces: [args.iface],
     filter: `udp port ${args.udpPort}`,
     snaplen: args.snaplen,
     bufferBytes: 4 * 1024 * 1024,
-    onFrame: (lt, f, ts) => classify(short, lt, f, ts),
+    onFrameBytes: (lt, b, start, end, ts) => classify(short, lt, b.subarray(start, end), ts),
   });
   await fullCap.start();
   await shortCap.start();

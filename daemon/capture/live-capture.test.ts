@@ -4,7 +4,7 @@ import { CaptureConfigError, NoSuchInterfaceError } from './errors.js';
 import { LiveCapture, MAX_INTERFACES } from './live-capture.js';
 import type { LiveCaptureOptions } from './live-capture.js';
 
-const base: LiveCaptureOptions = { interfaces: ['eth0'], filter: '', onFrame: () => {} };
+const base: LiveCaptureOptions = { interfaces: ['eth0'], filter: '', onFrameBytes: () => {} };
 
 describe('LiveCapture options', () => {
   it.each([

@@ -1,6 +1,6 @@
 /**
  * Live capture with libpcap through npm `cap`: one handle per interface, one
- * BPF filter, frames handed to a FrameSink. Kernel drop counters come from
+ * BPF filter, frames handed to a FrameBytesSink. Kernel drop counters come from
  * getsockopt(SOL_PACKET, PACKET_STATISTICS) (packet(7)) on the handle's
  * packet socket, found through /proc because `cap` has no statistics API.
  *
@@ -13,7 +13,7 @@
  *   delivered. `cap` drains the ring one packet at a time in one poll
  *   callback, so under backlog frames carry delivery time, not arrival time.
  * - The frame buffer is one Buffer per handle, overwritten for every packet:
- *   sinks must copy what they keep (see FrameSink).
+ *   sinks must copy what they keep (see FrameBytesSink).
  * - When `open()` throws after pcap_create, the half-open handle crashes the
  *   process when garbage-collected (uv_poll_stop on a never-started poll
  *   handle). We check interface, filter and privileges first, and keep any
@@ -30,7 +30,7 @@ import {
   CapturePermissionError,
   NoSuchInterfaceError,
 } from './errors.js';
-import type { FrameSink } from './frame-sink.js';
+import type { FrameBytesSink } from './frame-sink.js';
 import { LINKTYPE_ETHERNET, linkTypeFromCapName } from './link-types.js';
 import { compileBpfFilter, interfaceIndex, readPacketSocketStats } from './native.js';
 import { findNewPacketSocket, socketFds } from './packet-socket-fd.js';
@@ -84,8 +84,9 @@ export interface LiveCaptureOptions {
   filter: string;
   snaplen?: number;
   bufferBytes?: number;
-  onFrame: FrameSink;
-  /** Called when onFrame throws; the frame is counted in `callbackErrors` either way. */
+  /** Each frame as `bytes[0, length)` of cap's reused buffer: no view is made per packet (see FrameBytesSink). */
+  onFrameBytes: FrameBytesSink;
+  /** Called when onFrameBytes throws; the frame is counted in `callbackErrors` either way. */
   onCallbackError?: (err: unknown, iface: string) => void;
 }
 
@@ -96,11 +97,11 @@ export interface InterfaceCaptureStats {
   kernelDrops: number;
   /** Interface rx drops (rx_dropped + rx_fifo in /proc/net/dev) since start, as libpcap's ps_ifdrop. */
   ifaceDrops: number;
-  /** Frames handed to onFrame. */
+  /** Frames handed to onFrameBytes. */
   delivered: number;
   /** Frames cut to `snaplen`. */
   truncated: number;
-  /** onFrame threw. */
+  /** onFrameBytes threw. */
   callbackErrors: number;
   /** LINKTYPE_* of the interface. */
   linkType: number;
@@ -262,7 +263,7 @@ export class LiveCapture {
     if (stats.linkType < 0) {
       throw new CaptureOpenError(iface, `unsupported link type "${linkName}"`);
     }
-    const { onFrame, onCallbackError } = this.options;
+    const { onFrameBytes, onCallbackError } = this.options;
     const linkType = stats.linkType;
     cap.on('packet', (nbytes: number, truncated: boolean) => {
       // No per-packet timestamp from cap: delivery time (see the header comment).
@@ -270,7 +271,7 @@ export class LiveCapture {
       stats.delivered++;
       if (truncated) stats.truncated++;
       try {
-        onFrame(linkType, buffer.subarray(0, nbytes), ts, iface);
+        onFrameBytes(linkType, buffer, 0, nbytes, ts, iface);
       } catch (err) {
         stats.callbackErrors++;
         onCallbackError?.(err, iface);
