@@ -13,6 +13,13 @@ export const PARSE_CACHE_MAX_KEY = 512;
 
 export class ParseCache<T> {
   private readonly entries = new Map<string, T>();
+  /**
+   * The kept texts in insertion order, as a ring: `order[next]` is the oldest once full. Not the Map's
+   * own order: `keys().next()` walks past every slot deleted since the Map last compacted, which at
+   * 4096 entries made each eviction cost about 1.5 µs instead of 0.25 (BENCHMARKS.md).
+   */
+  private readonly order: string[] = [];
+  private next = 0;
 
   constructor(
     private readonly parseText: (text: string) => T,
@@ -24,11 +31,15 @@ export class ParseCache<T> {
     const hit = this.entries.get(text);
     if (hit !== undefined) return hit;
     const parsed = this.parseText(text);
-    if (text.length <= PARSE_CACHE_MAX_KEY) {
-      if (this.entries.size >= this.capacity) {
-        const oldest = this.entries.keys().next();
-        if (oldest.done !== true) this.entries.delete(oldest.value);
+    if (text.length <= PARSE_CACHE_MAX_KEY && this.capacity > 0) {
+      // A text is only added when missing, so each kept text is in the ring once.
+      if (this.order.length < this.capacity) {
+        this.order.push(text);
+      } else {
+        this.entries.delete(this.order[this.next]!);
         this.onEvict();
+        this.order[this.next] = text;
+        this.next = (this.next + 1) % this.capacity;
       }
       this.entries.set(text, parsed);
     }
