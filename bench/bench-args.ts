@@ -1,6 +1,7 @@
 /**
  * Command-line options of the benchmark scripts, read with Node's own
  * `util.parseArgs` (unknown options are an error); numbers are checked here.
+ * Also how repeated runs are summed up.
  */
 import { parseArgs } from 'node:util';
 
@@ -14,4 +15,11 @@ export function positiveInt(name: string, value: string | boolean | undefined, f
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer, got "${String(value)}"`);
   return n;
+}
+
+/** The run with the median throughput (of an even count, the upper of the middle two). */
+export function medianRun<T extends { packetsPerS: number }>(runs: readonly T[]): T {
+  if (runs.length === 0) throw new Error('no runs');
+  const sorted = [...runs].sort((a, b) => a.packetsPerS - b.packetsPerS);
+  return sorted[sorted.length >> 1]!;
 }
