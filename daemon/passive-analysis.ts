@@ -75,7 +75,7 @@ export class PassiveAnalysis {
   /** Newest capture timestamp seen, to expire idle flows on capture time. */
   lastTs = 0;
   readonly onFrame: FrameSink;
-  /** onFrame for a frame given as `bytes[start, end)` (the file reader's records). */
+  /** onFrame for a frame given as `bytes[start, end)`, as the file reader and the live capture hand them on. */
   readonly onFrameBytes: FrameBytesSink;
   private readonly registry: AnalyzerRegistry;
   private policy: Policy;

@@ -246,7 +246,7 @@ describe('decodeFrameBytes: a frame inside a larger buffer', () => {
     { link: { type: 'raw' }, ip: v6, tcp },
     { link: { type: 'ethernet', vlans: [{ id: 1 }, { id: 2 }] }, ip: { ...v6, extHeaders: [{ type: 0 }, { type: 44 }] }, tcp },
   ];
-  /** `frame` copied to `before` junk bytes into a buffer with `after` junk bytes behind it. */
+  /** A buffer holding `before` junk bytes, then `frame`, then `after`. */
   const embed = (frame: Uint8Array, before: Uint8Array, after: Uint8Array): Buffer => Buffer.concat([before, frame, after]);
 
   it('decodes as the frame alone would, whatever bytes surround it, and counts the same drops', () => {

@@ -1,6 +1,7 @@
 /**
- * The one callback shape through which frames leave the capture module, live
- * or from a file, so the capture loop treats both alike.
+ * The callback shapes through which frames leave the capture module, live or
+ * from a file, so the capture loop treats both alike: the daemon and `replay`
+ * take frames as offsets (FrameBytesSink); tests and tools may take a view.
  */
 
 /**
@@ -15,7 +16,7 @@ export type FrameSink = (linkType: number, frame: Buffer, ts: number, iface: str
 
 /**
  * A FrameSink that takes the frame as `bytes[start, end)` instead of a view of its own: the file
- * reader hands records on this way, since making a view per frame cost more than decoding it
- * (BENCHMARKS.md). `bytes` is reused for the next frames, as for FrameSink.
+ * reader and the live capture hand frames on this way, since making a view per frame cost more
+ * than decoding it (BENCHMARKS.md). `bytes` is reused for the next frames, as for FrameSink.
  */
 export type FrameBytesSink = (linkType: number, bytes: Buffer, start: number, end: number, ts: number, iface: string) => void;

@@ -5,9 +5,9 @@
  * if_tsoffset; draft-ietf-opsawg-pcapng). Pure: bytes come in through
  * `push`, records go out through a callback, nothing here does I/O.
  *
- * Frames are delivered as views into the pushed chunk (no copy), so the
- * caller may reuse its read buffer once `push` returns, and record sinks must
- * not keep the frame. Corruption never throws: it is a counted event, and
+ * Frames are delivered as offsets into the pushed chunk (no copy, no view),
+ * so the caller may reuse its read buffer once `push` returns, and record
+ * sinks must not keep the bytes. Corruption never throws: it is a counted event, and
  * every complete record before it has already been delivered.
  */
 import {
