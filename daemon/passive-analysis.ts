@@ -103,14 +103,11 @@ export class PassiveAnalysis {
         extra?.(event);
       },
     });
-    this.onFrame = (linkType, frame, ts) => {
-      if (ts > this.lastTs) this.lastTs = ts;
-      this.pipeline.handleFrame(linkType, frame, ts);
-    };
     this.onFrameBytes = (linkType, bytes, start, end, ts) => {
       if (ts > this.lastTs) this.lastTs = ts;
       this.pipeline.handleFrameBytes(linkType, bytes, start, end, ts);
     };
+    this.onFrame = (linkType, frame, ts, iface) => this.onFrameBytes(linkType, frame, 0, frame.length, ts, iface);
   }
 
   /**
