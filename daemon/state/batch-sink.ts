@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { BatchWriter } from './batch-writer.js';
-import type { BatchWriterOutput } from './batch-writer.js';
+import type { BatchWriterOptions, BatchWriterOutput } from './batch-writer.js';
 import type { PruneReport } from './retention.js';
 import type { RowOp } from './row-ops.js';
 import type { StateSettings } from './settings.js';
@@ -21,6 +21,8 @@ export interface BatchSink {
   waitReady(): void;
   /** Returns once every batch handed over is written and its counts reported. */
   sync(): void;
+  /** Writes the sessions a bulk load holds, still open, and ends the hold (after a sync; batch-writer.ts). */
+  releaseHeldSessions(): void;
   /** Retention (after a sync); counted through the output like everything else. */
   prune(nowTs: number): PruneReport;
   /** Takes in counts and failures reported so far, without waiting. */
@@ -33,8 +35,8 @@ export class InlineSink implements BatchSink {
   readonly inFlight = 0;
   private readonly writer: BatchWriter;
 
-  constructor(db: Database.Database, settings: StateSettings, out: BatchWriterOutput) {
-    this.writer = new BatchWriter(db, settings, out);
+  constructor(db: Database.Database, settings: StateSettings, out: BatchWriterOutput, options: BatchWriterOptions = {}) {
+    this.writer = new BatchWriter(db, settings, out, options);
   }
 
   ready(): boolean {
@@ -48,6 +50,10 @@ export class InlineSink implements BatchSink {
   waitReady(): void {}
 
   sync(): void {}
+
+  releaseHeldSessions(): void {
+    this.writer.releaseHeldSessions();
+  }
 
   prune(nowTs: number): PruneReport {
     return this.writer.prune(nowTs);

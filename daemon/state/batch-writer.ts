@@ -5,13 +5,15 @@
  * in, with its first response and end when they came in the same batch (the
  * usual case); later ones update it by the rowid remembered in OpenQueries.
  * A row that fails a constraint is counted and skipped; a batch whose commit
- * fails is counted as lost, never retried. Runs on the capture thread
+ * fails is counted as lost, never retried. In a bulk load, sessions are held
+ * in memory until they close (held-sessions.ts). Runs on the capture thread
  * (StateWriter) or on the writer thread (writer-thread.ts) alike.
  */
 import type Database from 'better-sqlite3';
 import type { Endpoint } from '../../analyzers/analyzer.js';
 import { EndpointMap } from '../endpoint-map.js';
 import { isSqliteError } from '../errors.js';
+import { HeldSessions } from './held-sessions.js';
 import { OpenQueries } from './open-queries.js';
 import type { OpenQuery, OpenQueryDrop } from './open-queries.js';
 import { pruneState } from './retention.js';
@@ -34,6 +36,14 @@ interface CachedServer {
 }
 
 type QueryOp = Extract<RowOp, { op: 'query' | 'first_response' | 'query_done' }>;
+
+export interface BatchWriterOptions {
+  /**
+   * Sessions held in memory until they close (held-sessions.ts), at most this many: a bulk load
+   * says MAX_HELD_SESSIONS; 0 (the default) writes every session as it comes, as the live daemon must.
+   */
+  heldSessionsCap?: number;
+}
 
 /** Where the batch writer's counts and failures go (the StateWriter's counters, or the thread's replies). */
 export interface BatchWriterOutput {
@@ -76,6 +86,7 @@ export class BatchWriter {
    */
   private readonly serverIds = new EndpointMap<CachedServer>();
   private readonly openQueries: OpenQueries;
+  private readonly heldSessions: HeldSessions;
   /** The values of one multi-row query insert, reused from chunk to chunk, and of a single-row one. */
   private readonly chunkValues: QueryValue[] = new Array<QueryValue>(QUERY_INSERT_ROWS * QUERY_COLUMN_COUNT).fill(null);
   private readonly rowValues: QueryValue[] = new Array<QueryValue>(QUERY_COLUMN_COUNT).fill(null);
@@ -84,9 +95,47 @@ export class BatchWriter {
     private readonly db: Database.Database,
     private readonly settings: StateSettings,
     private readonly out: BatchWriterOutput,
+    options: BatchWriterOptions = {},
   ) {
     this.stmts = prepareWriteStatements(db);
     this.openQueries = new OpenQueries((reason: OpenQueryDrop, n: number) => this.out.bump(`state.open_query_${reason}`, n));
+    this.heldSessions = new HeldSessions(options.heldSessionsCap ?? 0, () => this.out.bump('state.held_sessions_full'));
+  }
+
+  /** Sessions held in memory now (a bulk load's open sessions). */
+  get heldSessionCount(): number {
+    return this.heldSessions.size;
+  }
+
+  /**
+   * Writes the held sessions still open as open rows, in one transaction, and ends the hold (the bulk
+   * load is over: from now on every session is written as it comes). Counted as
+   * `state.held_sessions_written`, or `state.held_sessions_lost` when the commit fails.
+   */
+  releaseHeldSessions(): void {
+    const open = this.heldSessions.drain();
+    if (open.length === 0) return;
+    let failed = 0;
+    try {
+      this.db
+        .transaction(() => {
+          for (const h of open) {
+            try {
+              this.stmts.insertSession.run(h.serverId, h.ip, h.port, h.openTs, null, h.lastSeen, h.nick, h.files);
+            } catch (err) {
+              if (!isConstraintError(err)) throw err;
+              failed++;
+            }
+          }
+        })
+        .immediate();
+    } catch (err) {
+      this.out.bump('state.held_sessions_lost', open.length);
+      this.out.onError(err);
+      return;
+    }
+    this.out.bump('state.row_failed', failed);
+    this.out.bump('state.held_sessions_written', open.length - failed);
   }
 
   /** Deletes rows past retention or row caps (one chunk per table); counted by table and reason. */
@@ -132,6 +181,9 @@ export class BatchWriter {
       // query rowids may name rolled-back rows.
       this.serverIds.clear();
       this.out.bump('state.open_query_dropped', this.openQueries.clear());
+      // Held sessions may name a server row that was just rolled back (and whose id the next new server
+      // gets): they go too, and the hold ends.
+      this.out.bump('state.held_sessions_lost', this.heldSessions.drain().length);
       this.out.bump('state.flush_failed');
       this.out.bump('state.rows_lost', batch.length);
       this.out.onError(err);
@@ -139,7 +191,8 @@ export class BatchWriter {
     }
     for (const [name, n] of local) this.out.bump(name, n);
     this.out.bump('state.batches');
-    // A first response or end folded into its query's insert is written as part of that row.
+    // A first response or end folded into its query's insert is written as part of that row; a held
+    // session's open and updates, as part of the row its close (or the load's end) writes.
     this.out.bump('state.rows_folded', folded);
     this.out.bump('state.rows_written', batch.length - folded - (local.get('state.row_failed') ?? 0));
     return batch.length;
@@ -209,13 +262,19 @@ export class BatchWriter {
         return this.applyQuery(op, id, pending, count);
       case 'session_open':
       case 'session_update':
+        // Held until its close: folded into the one row written then.
+        if (this.heldSessions.touch(id, op)) return true;
         s.upsertSession.run(id, op.client.ip, op.client.port, op.ts, op.lastSeen, op.nick, op.files);
         return false;
-      case 'session_close':
-        if (s.closeSession.run(op.ts, op.ts, id, op.client.ip, op.client.port).changes === 0) {
+      case 'session_close': {
+        const h = this.heldSessions.take(id, op.client.ip, op.client.port);
+        if (h !== undefined) {
+          s.insertSession.run(id, h.ip, h.port, h.openTs, op.ts, Math.max(h.lastSeen, op.ts), h.nick, h.files);
+        } else if (s.closeSession.run(op.ts, op.ts, id, op.client.ip, op.client.port).changes === 0) {
           count('state.close_without_open');
         }
         return false;
+      }
     }
   }
 

@@ -69,7 +69,10 @@ function load(events: readonly AnalyzerEvent[], name: string, options: OpenState
     const duringLoad = indexesOf(state.db);
     state.endBulkLoad();
     const rows = state.db.prepare('SELECT * FROM queries ORDER BY id').all();
-    const sessions = state.db.prepare('SELECT * FROM sessions ORDER BY id').all();
+    // Without ids: a bulk load writes a session's row at its close (held-sessions.ts).
+    const sessions = state.db
+      .prepare('SELECT server_id, client_ip, client_port, open_ts, close_ts, last_seen, nick, files FROM sessions ORDER BY server_id, client_ip, client_port, open_ts')
+      .all();
     return { rows, sessions, summary: state.reader.serverSummary(100_000, 100_000), duringLoad, after: indexesOf(state.db) };
   } finally {
     state.close();

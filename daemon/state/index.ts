@@ -6,7 +6,9 @@
  * are built once at the end of the load instead of row by row (bulk-load.ts).
  */
 import type Database from 'better-sqlite3';
+import { StateSettingsError } from '../errors.js';
 import { beginBulkLoad, ensureDeferredIndexes } from './bulk-load.js';
+import { MAX_HELD_SESSIONS } from './held-sessions.js';
 import { openDatabase } from './open-database.js';
 import { resolveStateSettings } from './settings.js';
 import type { StateSettings, StateSettingsInput } from './settings.js';
@@ -19,9 +21,12 @@ export interface OpenStateOptions extends StateWriterOptions, StateReaderOptions
   settings?: StateSettingsInput;
   /**
    * Loading a file nobody reads until the load ends (`replay`): when its query and session tables
-   * are empty, the indexes the writer never searches are left out until `endBulkLoad` (or `close`) builds them.
+   * are empty, the indexes the writer never searches are left out until `endBulkLoad` (or `close`) builds them,
+   * and open sessions are held in memory until they close (held-sessions.ts).
    */
   bulkLoad?: boolean;
+  /** Sessions a bulk load holds in memory at most (default MAX_HELD_SESSIONS; tests set it small). */
+  heldSessionsCap?: number;
 }
 
 export interface StateHandle {
@@ -31,7 +36,7 @@ export interface StateHandle {
   reader: StateReader;
   /** Whether the deferred indexes (bulk-load.ts) are left out for a bulk load still under way. */
   readonly bulkLoading: boolean;
-  /** Writes what is queued and builds the indexes a bulk load left out; a no-op otherwise. */
+  /** Writes what is queued and the sessions held, and builds the indexes a bulk load left out; a no-op otherwise. */
   endBulkLoad(): void;
   close(): void;
 }
@@ -47,7 +52,12 @@ export function openState(path: string, options: OpenStateOptions = {}): StateHa
     db.close();
     throw err;
   }
-  const writer = new StateWriter(db, settings, options);
+  const heldSessionsCap = options.heldSessionsCap ?? MAX_HELD_SESSIONS;
+  if (!Number.isSafeInteger(heldSessionsCap) || heldSessionsCap < 0) {
+    db.close();
+    throw new StateSettingsError('heldSessionsCap', `${heldSessionsCap} is not a non-negative integer`);
+  }
+  const writer = new StateWriter(db, settings, options, { heldSessionsCap: bulkLoading ? heldSessionsCap : 0 });
   const reader = new StateReader(db, options);
   const buildLeftOutIndexes = (): void => {
     if (!bulkLoading) return;
@@ -64,7 +74,7 @@ export function openState(path: string, options: OpenStateOptions = {}): StateHa
     },
     endBulkLoad() {
       if (!bulkLoading) return;
-      writer.flush();
+      writer.releaseHeldSessions();
       buildLeftOutIndexes();
     },
     close() {

@@ -14,6 +14,7 @@ import type { AnalyzerEvent, FirstResponseEvent, QueryDoneEvent } from '../../an
 import { StateClosedError, StateSettingsError } from '../errors.js';
 import type { MetricsSnapshot } from '../metrics/window.js';
 import { InlineSink } from './batch-sink.js';
+import type { BatchWriterOptions } from './batch-writer.js';
 import type { BatchSink } from './batch-sink.js';
 import { BoundedQueue } from './bounded-queue.js';
 import type { PruneReport } from './retention.js';
@@ -81,6 +82,8 @@ export class StateWriter {
     db: Database.Database,
     private readonly settings: StateSettings,
     private readonly options: StateWriterOptions = {},
+    /** For the batch writer: held sessions in a bulk load (openState sets them; index.ts). */
+    batchOptions: BatchWriterOptions = {},
   ) {
     this.queue = new BoundedQueue<RowOp>(settings.queueCap);
     const out = { bump: (name: string, n?: number) => this.bump(name, n), onError: (err: unknown) => this.options.onError?.(err) };
@@ -89,8 +92,8 @@ export class StateWriter {
     if (thread !== undefined && thread !== false && db.memory) throw new StateSettingsError('thread', 'needs a database file, not :memory:');
     this.sink =
       thread === undefined || thread === false
-        ? new InlineSink(db, settings, out)
-        : new ThreadSink(db.name, settings, out, thread === true ? DEFAULT_WRITER_THREAD_ENTRY : thread);
+        ? new InlineSink(db, settings, out, batchOptions)
+        : new ThreadSink(db.name, settings, out, thread === true ? DEFAULT_WRITER_THREAD_ENTRY : thread, batchOptions);
   }
 
   /** Starts the flush timer (unref'd: it never keeps the process alive on its own). */
@@ -157,6 +160,15 @@ export class StateWriter {
     return taken;
   }
 
+  /**
+   * Flushes, then writes the sessions a bulk load held in memory and still open (held-sessions.ts),
+   * and ends the hold; a no-op after that, or outside a bulk load.
+   */
+  releaseHeldSessions(): void {
+    this.flush();
+    this.sink.releaseHeldSessions();
+  }
+
   /** Flushes, then deletes rows past retention or row caps (one chunk per table); counted by table and reason. */
   prune(nowTs: number): PruneReport {
     this.flush();
@@ -177,7 +189,7 @@ export class StateWriter {
     if (this.closed) return;
     this.stop();
     try {
-      this.flush();
+      this.releaseHeldSessions();
     } finally {
       this.closed = true;
       this.sink.close();

@@ -70,6 +70,11 @@ export function prepareWriteStatements(db: Database.Database) {
          nick = coalesce(excluded.nick, nick),
          files = coalesce(excluded.files, files)`,
     ),
+    /** A whole session row at once: a bulk load's held session (held-sessions.ts), at its close or the load's end. */
+    insertSession: db.prepare<[number, string, number, number, number | null, number, string | null, number | null]>(
+      `INSERT INTO sessions (server_id, client_ip, client_port, open_ts, close_ts, last_seen, nick, files)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     closeSession: db.prepare<[number, number, number, string, number]>(
       `UPDATE sessions SET close_ts = ?, last_seen = max(last_seen, ?)
        WHERE server_id = ? AND client_ip = ? AND client_port = ? AND close_ts IS NULL`,

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { StateWriterThreadError } from '../errors.js';
-import type { BatchWriterOutput } from './batch-writer.js';
+import type { BatchWriterOptions, BatchWriterOutput } from './batch-writer.js';
 import type { BatchSink } from './batch-sink.js';
 import { encodeOps } from './op-codec.js';
 import type { PruneReport } from './retention.js';
@@ -48,10 +48,17 @@ export class ThreadSink implements BatchSink {
     settings: StateSettings,
     private readonly out: BatchWriterOutput,
     entry: WriterThreadEntry = DEFAULT_WRITER_THREAD_ENTRY,
+    options: BatchWriterOptions = {},
   ) {
     const { port1, port2 } = new MessageChannel();
     this.replies = port1;
-    const workerData: WriterThreadData = { path, settings, ctrl: this.ctrl.buffer as SharedArrayBuffer, replies: port2 };
+    const workerData: WriterThreadData = {
+      path,
+      settings,
+      heldSessionsCap: options.heldSessionsCap ?? 0,
+      ctrl: this.ctrl.buffer as SharedArrayBuffer,
+      replies: port2,
+    };
     this.worker = new Worker(entry.script, { eval: entry.eval, workerData, transferList: [port2] });
     // Neither keeps the process alive: close() writes what is queued, like the inline writer's timer.
     this.worker.unref();
@@ -84,6 +91,10 @@ export class ThreadSink implements BatchSink {
     this.request({});
   }
 
+  releaseHeldSessions(): void {
+    this.request({ releaseHeld: true });
+  }
+
   prune(nowTs: number): PruneReport {
     this.lastPrune = undefined;
     this.request({ pruneTs: nowTs });
@@ -110,7 +121,7 @@ export class ThreadSink implements BatchSink {
     this.request({ close: true });
   }
 
-  private request(extra: { pruneTs?: number; close?: boolean }): void {
+  private request(extra: { releaseHeld?: boolean; pruneTs?: number; close?: boolean }): void {
     this.check();
     const id = ++this.syncId;
     this.worker.postMessage({ t: 'sync', id, ...extra } satisfies ToWriter);

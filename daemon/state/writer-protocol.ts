@@ -21,14 +21,19 @@ export const CTRL_WORDS = 4;
 export interface WriterThreadData {
   path: string;
   settings: StateSettings;
+  /** BatchWriterOptions.heldSessionsCap: a bulk load's held sessions (held-sessions.ts). */
+  heldSessionsCap: number;
   ctrl: SharedArrayBuffer;
   replies: MessagePort;
 }
 
 export type ToWriter =
   | { t: 'batch'; ops: EncodedOps }
-  /** Answer once everything before it is written; `pruneTs` also prunes, `close` closes the file. */
-  | { t: 'sync'; id: number; pruneTs?: number; close?: boolean };
+  /**
+   * Answer once everything before it is written; `releaseHeld` also writes the held sessions,
+   * `pruneTs` also prunes, `close` closes the file.
+   */
+  | { t: 'sync'; id: number; releaseHeld?: boolean; pruneTs?: number; close?: boolean };
 
 export interface FromWriter {
   /** Counter increments since the previous reply. */

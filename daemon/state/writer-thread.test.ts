@@ -88,17 +88,31 @@ describe('StateWriter on a worker thread', () => {
     expect(c['state.enqueued']).toBe(92);
   });
 
-  it('bulk loads a fresh file: no query time indexes while the thread writes, built at the end (bulk-load.ts)', () => {
+  it('bulk loads a fresh file: no query time indexes while the thread writes, built at the end, sessions held until they close', () => {
     const handle = open({ settings: { batchRows: 7 }, bulkLoad: true });
     expect(handle.bulkLoading).toBe(true);
+    // Sessions are held on the thread until they close or the load ends (held-sessions.ts).
+    const B: Endpoint = { ip: '10.0.0.3', port: 4001 };
+    handle.writer.enqueue({ kind: 'session_open', protocol: P, server: S, ts: 990, client: A });
+    handle.writer.enqueue({ kind: 'session_open', protocol: P, server: S, ts: 991, client: B });
     for (let i = 0; i < 50; i++) handle.writer.enqueue(q(A, i, 1000 + i * 10));
+    handle.writer.enqueue({ kind: 'login', protocol: P, server: S, ts: 1600, client: B, nick: 'bob' });
+    handle.writer.enqueue({ kind: 'session_close', protocol: P, server: S, ts: 1700, client: B });
     handle.writer.flush();
+    expect(handle.db.prepare('SELECT client_port, open_ts, close_ts, nick FROM sessions').all()).toEqual([
+      { client_port: 4001, open_ts: 991, close_ts: 1700, nick: 'bob' },
+    ]);
     for (let i = 0; i < 50; i += 2) handle.writer.enqueue(fr(A, i, 1000 + i * 10, 1004 + i * 10)); // updates by rowid
     expect(indexNames(handle.db, 'queries')).toEqual([]);
     handle.endBulkLoad();
     expect(indexNames(handle.db, 'queries')).toEqual(['queries_server_fr', 'queries_server_ts']);
     const [summary] = handle.reader.serverSummary(10_000, 2000);
-    expect(summary).toMatchObject({ queries: 50, answered: 25, rtP50Ms: 4 });
+    expect(summary).toMatchObject({ queries: 50, answered: 25, rtP50Ms: 4, clients: 2 });
+    expect(handle.db.prepare('SELECT client_port, close_ts FROM sessions ORDER BY id').all()).toEqual([
+      { client_port: 4001, close_ts: 1700 },
+      { client_port: 4000, close_ts: null },
+    ]);
+    expect(handle.writer.counters()['state.held_sessions_written']).toBe(1);
   });
 
   it('updates rows written in an earlier batch, prunes synchronously and records metric windows', () => {

@@ -5,6 +5,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { BatchWriter } from './batch-writer.js';
+import type { BatchWriterOutput } from './batch-writer.js';
 import { decodeOps } from './op-codec.js';
 import { openDatabase } from './open-database.js';
 import { CTRL_ACKED_BATCHES, CTRL_ACKED_OPS, CTRL_DONE_ID, CTRL_FATAL } from './writer-protocol.js';
@@ -35,7 +36,7 @@ function die(err: unknown): never {
 try {
   if (port === null) throw new Error('writer-thread.ts must run as a worker');
   const db = openDatabase(data.path, { repairIndexes: false });
-  const writer = new BatchWriter(db, data.settings, {
+  const out: BatchWriterOutput = {
     bump(name, n = 1) {
       if (n !== 0) counts.set(name, (counts.get(name) ?? 0) + n);
     },
@@ -43,7 +44,8 @@ try {
       const e = err as { message?: unknown; code?: unknown };
       errors.push({ message: String(e.message ?? err), code: typeof e.code === 'string' ? e.code : 'SQLITE_ERROR' });
     },
-  });
+  };
+  const writer = new BatchWriter(db, data.settings, out, { heldSessionsCap: data.heldSessionsCap });
   const inbox = port;
   const handle = (m: ToWriter): void => {
     if (m.t === 'batch') {
@@ -71,6 +73,7 @@ try {
       if (after !== undefined) handle(after);
       return;
     }
+    if (m.releaseHeld === true) writer.releaseHeldSessions();
     const prune = m.pruneTs === undefined ? undefined : writer.prune(m.pruneTs);
     if (m.close === true) db.close();
     reply(prune === undefined ? { id: m.id } : { id: m.id, prune });
