@@ -210,6 +210,49 @@ describe('ServerRegistry', () => {
     expect(r.wantsResults('opennap', server, [`k${MAX_ASKED_ONCE}`])).toBe(true);
   });
 
+  it('forgets keyword sets asked once in the order they were asked, whatever left from the middle', () => {
+    const r = new ServerRegistry({ queryRateN: 5, firstQueryCopiesPerS: 0 });
+    const ask = (k: string) => r.wantsResults('opennap', server, [k]);
+    for (let i = 0; i < MAX_ASKED_ONCE; i++) ask(`k${i}`);
+    expect(ask('k1')).toBe(true); // asked again: leaves from the middle
+    expect(ask('n0')).toBe(false); // takes its room: nothing forgotten
+    expect(ask('n1')).toBe(false); // forgets k0, the oldest
+    expect(ask('k2')).toBe(true); // still remembered
+    expect(ask('k0')).toBe(false); // forgotten; asked once again now, into k2's room
+    expect(ask('n2')).toBe(false); // forgets k3, the oldest left
+    expect(ask('k4')).toBe(true);
+    expect(ask('k3')).toBe(false);
+  });
+
+  it('keeps the answers of the byte bound in the order they were kept, as a list would', () => {
+    const other = { ip: '10.0.1.11', port: 8888 };
+    const cap = 1000;
+    const r = new ServerRegistry({ queryRateN: 5, warmBytes: cap });
+    const model: { srv: string; key: string; bytes: number }[] = [];
+    let evicted = 0;
+    let seed = 7;
+    const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    for (let i = 0; i < 5000; i++) {
+      const srv = next(2) === 0 ? server : other;
+      const key = `w${next(40)}`;
+      const bytes = 1 + next(120);
+      // Far apart in time: no two answers merge.
+      r.onEvent(done(key, bytes, (i + 1) * (WARM_MERGE_MS + 1), srv));
+      const at = model.findIndex((m) => m.srv === srv.ip && m.key === key);
+      if (at >= 0) model.splice(at, 1);
+      model.push({ srv: srv.ip, key, bytes });
+      while (model.reduce((n, m) => n + m.bytes, 0) > cap) {
+        model.shift();
+        evicted++;
+      }
+    }
+    for (const srv of [server, other]) {
+      const kept = r.warmAnswers(serverKey('opennap', srv)).map((a) => a.keywords[0]);
+      expect(kept).toEqual(model.filter((m) => m.srv === srv.ip).map((m) => m.key));
+    }
+    expect(r.warmEvicted).toBe(evicted);
+  });
+
   it('copies first queries too, up to FIRST_QUERY_COPIES_PER_S per second of capture time', () => {
     const r = new ServerRegistry({ queryRateN: 5 });
     const first = (prefix: string): boolean[] =>

@@ -11,6 +11,7 @@ import { ServerMetricsWindow } from '../metrics/index.js';
 import type { MetricsSnapshot } from '../metrics/index.js';
 import { EndpointMap } from '../endpoint-map.js';
 import { memoByArray } from '../memo-by-array.js';
+import { PlacementOrder } from '../placement-order.js';
 import { formatAddress } from '../state/summary.js';
 
 /** Servers tracked at once; beyond it the least recently seen is dropped (counted). */
@@ -78,6 +79,17 @@ interface WarmAnswer {
   since: number;
   /** Whether answers to two different searchers are merged in, so none of the directory's files is missing. */
   complete: boolean;
+  /** Its stamp in the server's `warmPlacement`. */
+  stamp: number;
+}
+
+/** A kept answer in the byte bound's order across servers. */
+interface WarmSlot {
+  server: TrackedServer;
+  key: string;
+  bytes: number;
+  /** Its stamp in the registry's `warmPlacement`. */
+  stamp: number;
 }
 
 /** `a`'s payloads, then those of `b` that `a` does not hold (the same result is the same bytes). */
@@ -117,6 +129,8 @@ export interface TrackedServer {
   metrics: ServerMetricsWindow;
   /** keyword key → the answer kept for the warm start, oldest first (Map keeps insertion order). */
   warm: Map<string, WarmAnswer>;
+  /** The order of `warm`, for taking its oldest out (placement-order.ts: not `keys().next()`). */
+  warmPlacement: PlacementOrder<string>;
 }
 
 /** The keyword set's key (sorted, space-joined), once per keywords array (memo-by-array.ts). */
@@ -136,11 +150,20 @@ export class ServerRegistry {
   private readonly servers = new Map<string, TrackedServer>();
   /** The same servers by protocol, ip and port: found per event without building a key string. */
   private readonly byEndpoint = new EndpointMap<TrackedServer>();
-  /** Every kept answer, oldest first, for the byte bound across servers. */
-  private readonly warmOrder = new Map<string, { server: TrackedServer; key: string; bytes: number }>();
+  /** Every kept answer by "serverKey keywordKey", for the byte bound across servers. */
+  private readonly warmOrder = new Map<string, WarmSlot>();
+  /** Its order, oldest first: with the map at its bound, `keys().next()` cost 20 µs an answer (placement-order.ts). */
+  private readonly warmPlacement = new PlacementOrder<string>(
+    (k) => this.warmOrder.get(k)?.stamp,
+    () => this.warmOrder.size,
+  );
   private warmBytes = 0;
-  /** "serverKey keywordKey" of keyword sets asked once (insertion order = age). */
-  private readonly askedOnce = new Set<string>();
+  /** "serverKey keywordKey" of keyword sets asked once → stamp in `askedPlacement` (the order of age). */
+  private readonly askedOnce = new Map<string, number>();
+  private readonly askedPlacement = new PlacementOrder<string>(
+    (k) => this.askedOnce.get(k),
+    () => this.askedOnce.size,
+  );
   /** Newest capture time seen. */
   private lastTs = 0;
   /** Token bucket of first-query copies (FIRST_QUERY_COPIES_PER_S), refilled by capture time. */
@@ -189,8 +212,11 @@ export class ServerRegistry {
     const asked = `${server?.key ?? serverKey(protocol, endpoint)} ${words}`;
     if (this.askedOnce.delete(asked)) return true;
     if (this.takeFirstCopy()) return true;
-    if (this.askedOnce.size >= MAX_ASKED_ONCE) this.askedOnce.delete(this.askedOnce.values().next().value as string);
-    this.askedOnce.add(asked);
+    if (this.askedOnce.size >= MAX_ASKED_ONCE) {
+      const oldest = this.askedPlacement.takeOldest();
+      if (oldest !== undefined) this.askedOnce.delete(oldest);
+    }
+    this.askedOnce.set(asked, this.askedPlacement.place(asked));
     return false;
   }
 
@@ -301,9 +327,14 @@ export class ServerRegistry {
     if (server === undefined) {
       if (this.servers.size >= MAX_TRACKED_SERVERS) this.evictOldest();
       const key = serverKey(protocol, endpoint);
+      const warm = new Map<string, WarmAnswer>();
+      const warmPlacement = new PlacementOrder<string>(
+        (k) => warm.get(k)?.stamp,
+        () => warm.size,
+      );
       server = {
         key, endpoint: { ip: endpoint.ip, port: endpoint.port }, protocol, learnt, firstSeen: ts, lastSeen: ts,
-        clients: new Map(), metrics: new ServerMetricsWindow({ queryRateN: this.queryRateN }), warm: new Map(),
+        clients: new Map(), metrics: new ServerMetricsWindow({ queryRateN: this.queryRateN }), warm, warmPlacement,
       };
       this.servers.set(key, server);
       this.byEndpoint.set(protocol, server.endpoint.ip, server.endpoint.port, server);
@@ -348,22 +379,25 @@ export class ServerRegistry {
     const globalKey = `${server.key} ${key}`;
     const from = event.client.ip;
     const prev = server.warm.get(key);
-    let warm: WarmAnswer = { event, from, since: event.ts, complete: false };
+    let warm: WarmAnswer = { event, from, since: event.ts, complete: false, stamp: 0 };
     if (prev !== undefined && event.ts - prev.since <= WARM_MERGE_MS) {
       const resultPayloads = unionPayloads(event.resultPayloads, prev.event.resultPayloads);
-      warm = { event: { ...event, resultPayloads, results: resultPayloads.length }, from, since: prev.since, complete: prev.complete || prev.from !== from };
+      const merged = { ...event, resultPayloads, results: resultPayloads.length };
+      warm = { event: merged, from, since: prev.since, complete: prev.complete || prev.from !== from, stamp: 0 };
     }
     this.forget(globalKey);
     const bytes = warm.event.resultPayloads.reduce((n, b) => n + b.length, 0);
+    warm.stamp = server.warmPlacement.place(key);
     server.warm.set(key, warm);
-    this.warmOrder.set(globalKey, { server, key, bytes });
+    this.warmOrder.set(globalKey, { server, key, bytes, stamp: this.warmPlacement.place(globalKey) });
     this.warmBytes += bytes;
     if (server.warm.size > MAX_WARM_ANSWERS) {
-      const oldest = server.warm.keys().next().value;
+      const oldest = server.warmPlacement.takeOldest();
       if (oldest !== undefined) this.forget(`${server.key} ${oldest}`);
     }
-    while (this.warmBytes > cap && this.warmOrder.size > 0) {
-      const first = this.warmOrder.keys().next().value as string;
+    while (this.warmBytes > cap) {
+      const first = this.warmPlacement.takeOldest();
+      if (first === undefined) break;
       this.forget(first);
       this.warmEvicted++;
     }
