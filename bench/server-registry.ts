@@ -1,0 +1,77 @@
+/**
+ * `node dist/bench/server-registry.js`: the live daemon's server registry at
+ * its bounds, where a bounded map's oldest entry goes on every insert. The
+ * baseline of the same run is the same operation while the map is still
+ * filling; the figure is the ratio at the bound to it (about 1 when eviction
+ * is O(1); Map.keys().next() made it 9× and growing, BENCHMARKS.md).
+ *   - first-query set: new keyword sets asked once (MAX_ASKED_ONCE);
+ *   - kept answers: answers kept at the 64 MB byte bound across servers.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { QueryDoneEvent } from '../analyzers/events.js';
+import { DEFAULT_WARM_BYTES, MAX_ASKED_ONCE, MAX_WARM_ANSWERS, ServerRegistry } from '../daemon/control/server-registry.js';
+import { applyV8Tuning } from '../daemon/v8-tuning.js';
+
+const SERVER = { ip: '10.0.1.10', port: 8888 };
+const CLIENT = { ip: '10.0.2.8', port: 40000 };
+/** Operations timed in each phase. */
+const OPS = 50_000;
+/** Kept answers: one result of this many bytes each, over this many servers (so the byte bound, not the per-server one, binds). */
+const ANSWER_BYTES = 1000;
+const SERVERS = 64;
+
+/** µs per call of `op(i)` for i in [from, from + OPS). */
+function timeOps(from: number, op: (i: number) => void): number {
+  const t = performance.now();
+  for (let i = from; i < from + OPS; i++) op(i);
+  return ((performance.now() - t) * 1000) / OPS;
+}
+
+function askedOnce(): { fillingUs: number; atBoundUs: number } {
+  const r = new ServerRegistry({ queryRateN: 5, firstQueryCopiesPerS: 0 });
+  const ask = (i: number): void => void r.wantsResults('opennap', SERVER, [`k${i}`]);
+  const fillingUs = timeOps(0, ask);
+  for (let i = OPS; i < MAX_ASKED_ONCE; i++) ask(i);
+  // Twice through the bound: the slots deleted by the first pass are still there for a Map's walk.
+  timeOps(MAX_ASKED_ONCE, ask);
+  const atBoundUs = timeOps(MAX_ASKED_ONCE + OPS, ask);
+  return { fillingUs, atBoundUs };
+}
+
+function keptAnswers(): { fillingUs: number; atBoundUs: number; evicted: number } {
+  const payload = [Buffer.alloc(ANSWER_BYTES, 0x61)];
+  const r = new ServerRegistry({ queryRateN: 5, warmBytes: DEFAULT_WARM_BYTES });
+  // Far apart in capture time, so no two answers merge.
+  const answer = (i: number): void => {
+    const ts = (i + 1) * 40_000;
+    const event: QueryDoneEvent = {
+      kind: 'query_done', protocol: 'opennap', server: { ip: `10.0.1.${i % SERVERS}`, port: 8888 }, client: CLIENT,
+      seq: i, queryTs: ts - 1, ts, results: 1, resultPayloads: payload, keywords: [`w${i}`],
+    };
+    r.onEvent(event);
+  };
+  const fillingUs = timeOps(0, answer);
+  const bound = Math.ceil(DEFAULT_WARM_BYTES / ANSWER_BYTES);
+  if (bound > SERVERS * MAX_WARM_ANSWERS) throw new Error('the per-server bound would bind first');
+  for (let i = OPS; i < 3 * bound; i++) answer(i);
+  const atBoundUs = timeOps(3 * bound, answer);
+  return { fillingUs, atBoundUs, evicted: r.warmEvicted };
+}
+
+applyV8Tuning();
+const asked = askedOnce();
+const kept = keptAnswers();
+const result = {
+  askedOnce: { ...asked, ratio: asked.atBoundUs / asked.fillingUs },
+  keptAnswers: { ...kept, ratio: kept.atBoundUs / kept.fillingUs },
+};
+const fmt = (n: number): string => n.toFixed(2);
+process.stdout.write(
+  `first-query set (${MAX_ASKED_ONCE} keyword sets): ${fmt(asked.fillingUs)} µs per new set while filling, ${fmt(asked.atBoundUs)} µs at the bound (${fmt(result.askedOnce.ratio)}×)\n` +
+    `kept answers (${DEFAULT_WARM_BYTES / 1024 / 1024} MB): ${fmt(kept.fillingUs)} µs per answer while filling, ${fmt(kept.atBoundUs)} µs at the bound (${fmt(result.keptAnswers.ratio)}×, ${kept.evicted} evicted)\n`,
+);
+const out = join(process.cwd(), 'bench-out');
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'server-registry.json'), JSON.stringify(result, null, 2) + '\n');
+process.stdout.write(`wrote ${join(out, 'server-registry.json')}\n`);
