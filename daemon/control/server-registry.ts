@@ -152,7 +152,7 @@ export class ServerRegistry {
   private readonly byEndpoint = new EndpointMap<TrackedServer>();
   /** Every kept answer by "serverKey keywordKey", for the byte bound across servers. */
   private readonly warmOrder = new Map<string, WarmSlot>();
-  /** Its order, oldest first: with the map at its bound, `keys().next()` cost 20 µs an answer (placement-order.ts). */
+  /** Its order, oldest first: with the map at its bound, `keys().next()` cost 20–70 µs an answer (placement-order.ts). */
   private readonly warmPlacement = new PlacementOrder<string>(
     (k) => this.warmOrder.get(k)?.stamp,
     () => this.warmOrder.size,

@@ -102,11 +102,6 @@ export class BatchWriter {
     this.heldSessions = new HeldSessions(options.heldSessionsCap ?? 0, () => this.out.bump('state.held_sessions_full'));
   }
 
-  /** Sessions held in memory now (a bulk load's open sessions). */
-  get heldSessionCount(): number {
-    return this.heldSessions.size;
-  }
-
   /**
    * Writes the held sessions still open as open rows, in one transaction, and ends the hold (the bulk
    * load is over: from now on every session is written as it comes). Counted as
