@@ -5,12 +5,13 @@
  * filling; the figure is the ratio at the bound to it (about 1 when eviction
  * is O(1); Map.keys().next() made it 9× and growing, BENCHMARKS.md).
  *   - first-query set: new keyword sets asked once (MAX_ASKED_ONCE);
- *   - kept answers: answers kept at the 64 MB byte bound across servers.
+ *   - kept answers: answers kept at the 64 MB byte bound across servers;
+ *   - clients: new client addresses of one server past MAX_CLIENTS_PER_SERVER (a flood).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueryDoneEvent } from '../analyzers/events.js';
-import { DEFAULT_WARM_BYTES, MAX_ASKED_ONCE, MAX_WARM_ANSWERS, ServerRegistry } from '../daemon/control/server-registry.js';
+import { DEFAULT_WARM_BYTES, MAX_ASKED_ONCE, MAX_CLIENTS_PER_SERVER, MAX_WARM_ANSWERS, ServerRegistry } from '../daemon/control/server-registry.js';
 import { applyV8Tuning } from '../daemon/v8-tuning.js';
 
 const SERVER = { ip: '10.0.1.10', port: 8888 };
@@ -59,17 +60,34 @@ function keptAnswers(): { fillingUs: number; atBoundUs: number; evicted: number 
   return { fillingUs, atBoundUs, evicted: r.warmEvicted };
 }
 
+function newClients(): { fillingUs: number; atBoundUs: number } {
+  const r = new ServerRegistry({ queryRateN: 5 });
+  // Every client seen once, a millisecond apart: each new one past the bound pushes the oldest out.
+  const open = (i: number): void => {
+    const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    r.onEvent({ kind: 'session_open', protocol: 'opennap', server: SERVER, client: { ip, port: 40000 }, ts: 1000 + i });
+  };
+  const fillingUs = timeOps(0, open);
+  for (let i = OPS; i < MAX_CLIENTS_PER_SERVER; i++) open(i);
+  timeOps(MAX_CLIENTS_PER_SERVER, open);
+  const atBoundUs = timeOps(MAX_CLIENTS_PER_SERVER + OPS, open);
+  return { fillingUs, atBoundUs };
+}
+
 applyV8Tuning();
 const asked = askedOnce();
 const kept = keptAnswers();
+const clients = newClients();
 const result = {
   askedOnce: { ...asked, ratio: asked.atBoundUs / asked.fillingUs },
   keptAnswers: { ...kept, ratio: kept.atBoundUs / kept.fillingUs },
+  newClients: { ...clients, ratio: clients.atBoundUs / clients.fillingUs },
 };
 const fmt = (n: number): string => n.toFixed(2);
 process.stdout.write(
   `first-query set (${MAX_ASKED_ONCE} keyword sets): ${fmt(asked.fillingUs)} µs per new set while filling, ${fmt(asked.atBoundUs)} µs at the bound (${fmt(result.askedOnce.ratio)}×)\n` +
-    `kept answers (${DEFAULT_WARM_BYTES / 1024 / 1024} MB): ${fmt(kept.fillingUs)} µs per answer while filling, ${fmt(kept.atBoundUs)} µs at the bound (${fmt(result.keptAnswers.ratio)}×, ${kept.evicted} evicted)\n`,
+    `kept answers (${DEFAULT_WARM_BYTES / 1024 / 1024} MB): ${fmt(kept.fillingUs)} µs per answer while filling, ${fmt(kept.atBoundUs)} µs at the bound (${fmt(result.keptAnswers.ratio)}×, ${kept.evicted} evicted)\n` +
+    `clients of one server (${MAX_CLIENTS_PER_SERVER}): ${fmt(clients.fillingUs)} µs per new client while filling, ${fmt(clients.atBoundUs)} µs at the bound (${fmt(result.newClients.ratio)}×)\n`,
 );
 const out = join(process.cwd(), 'bench-out');
 mkdirSync(out, { recursive: true });

@@ -19,7 +19,10 @@ describe('PlacementOrder', () => {
       fc.record({ t: fc.constant('place' as const), k: fc.integer({ min: 0, max: 30 }) }),
       fc.record({ t: fc.constant('delete' as const), k: fc.integer({ min: 0, max: 30 }) }),
       fc.record({ t: fc.constant('oldest' as const) }),
+      fc.record({ t: fc.constant('walk' as const), stop: fc.integer({ min: 0, max: 30 }) }),
     );
+    // The walk's visitor: stops at `stop`, deletes even keys, keeps odd ones.
+    const step = (k: number, stop: number): 'stop' | 'delete' | 'keep' => (k === stop ? 'stop' : k % 2 === 0 ? 'delete' : 'keep');
     fc.assert(
       // Slack 0 to 3: compactions happen all the time, between the moves, deletes and takes.
       fc.property(fc.array(op, { maxLength: 300 }), fc.integer({ min: 0, max: 3 }), (ops, slack) => {
@@ -36,6 +39,22 @@ describe('PlacementOrder', () => {
             const at = model.indexOf(x.k);
             if (at >= 0) model.splice(at, 1);
             o.map.delete(x.k);
+          } else if (x.t === 'walk') {
+            const visited: number[] = [];
+            o.order.walk((k) => {
+              visited.push(k);
+              const what = step(k, x.stop);
+              if (what === 'delete') o.map.delete(k);
+              return what !== 'stop';
+            });
+            const expected: number[] = [];
+            for (const k of [...model]) {
+              expected.push(k);
+              const what = step(k, x.stop);
+              if (what === 'stop') break;
+              if (what === 'delete') model.splice(model.indexOf(k), 1);
+            }
+            expect(visited).toEqual(expected);
           } else {
             const k = o.order.takeOldest();
             expect(k).toBe(model.shift());

@@ -55,6 +55,22 @@ export class PlacementOrder<K> {
     return undefined;
   }
 
+  /**
+   * Visits the keys still placed, oldest first, until `visit` returns false. The visitor may delete
+   * the key it is given from the owner's map; the slots of the leading keys so deleted (and stale
+   * ones among them) are dropped as it goes, so a walk that prunes from the front leaves no work behind.
+   */
+  walk(visit: (key: K) => boolean): void {
+    let front = true;
+    for (let i = this.head; i < this.keys.length; i++) {
+      const key = this.keys[i]!;
+      const stamp = this.stamps[i];
+      if (this.stampOf(key) === stamp && !visit(key)) return;
+      if (front && this.stampOf(key) !== stamp) this.head = i + 1;
+      else front = false;
+    }
+  }
+
   /** Every key still placed, oldest first (a snapshot: the owner may delete while walking it). */
   liveKeys(): K[] {
     const out: K[] = [];

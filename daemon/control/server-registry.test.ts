@@ -121,7 +121,7 @@ describe('ServerRegistry', () => {
     expect(r.clientsSince(s, 0)).toBe(3);
     expect(r.clientsSince(s, 2500)).toBe(2);
     r.pruneClients(2000);
-    expect([...s.clients.keys()]).toEqual(['10.0.2.3', '10.0.2.1']); // .1 moved to the end when seen again
+    expect(s.clientPlacement.liveKeys()).toEqual(['10.0.2.3', '10.0.2.1']); // .1 moved to the end when seen again
     expect(r.counters()).toEqual({});
   });
 
@@ -133,10 +133,10 @@ describe('ServerRegistry', () => {
     const again = 1000 + CLIENT_ORDER_SLACK_MS - 200; // later than 1500, within the slack: .1 keeps its place
     open('10.0.2.1', again);
     const s = r.get(serverKey('opennap', server))!;
-    expect([...s.clients.keys()]).toEqual(['10.0.2.1', '10.0.2.2']);
+    expect(s.clientPlacement.liveKeys()).toEqual(['10.0.2.1', '10.0.2.2']);
     expect(r.clientsSince(s, 1500)).toBe(1); // counted by time, not by place
     r.pruneClients(1600); // .2 goes although .1, placed before it, stays
-    expect([...s.clients.keys()]).toEqual(['10.0.2.1']);
+    expect(s.clientPlacement.liveKeys()).toEqual(['10.0.2.1']);
     // A client seen every half second for a minute still moves now and then, so one that went quiet
     // behind it is forgotten on time.
     for (let t = again + 500; t <= 60_000; t += 500) {
@@ -144,7 +144,7 @@ describe('ServerRegistry', () => {
       if (t === 30_300) open('10.0.2.3', t);
     }
     r.pruneClients(59_000);
-    expect([...s.clients.keys()]).toEqual(['10.0.2.1']);
+    expect(s.clientPlacement.liveKeys()).toEqual(['10.0.2.1']);
     expect(s.clients.get('10.0.2.1')?.lastTs).toBe(59_800);
   });
 
@@ -155,6 +155,26 @@ describe('ServerRegistry', () => {
     }
     expect(r.get(serverKey('opennap', server))!.clients.size).toBe(MAX_CLIENTS_PER_SERVER);
     expect(r.counters()).toEqual({ 'registry.clients_evicted': 10 });
+  });
+
+  it('makes room from the least recently placed client, and its order stays that of the map', () => {
+    const r = new ServerRegistry({ queryRateN: 5 });
+    const ip = (i: number) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`;
+    const open = (i: number, ts: number) => r.onEvent({ kind: 'session_open', protocol: 'opennap', server, client: { ip: ip(i), port: 40000 }, ts });
+    for (let i = 0; i < MAX_CLIENTS_PER_SERVER; i++) open(i, 1000);
+    open(0, 1000 + CLIENT_ORDER_SLACK_MS + 1); // seen again after the slack: moved to the end
+    open(MAX_CLIENTS_PER_SERVER, 3000);
+    open(MAX_CLIENTS_PER_SERVER + 1, 3000);
+    const s = r.get(serverKey('opennap', server))!;
+    expect(s.clients.has(ip(0))).toBe(true);
+    expect(s.clients.has(ip(1))).toBe(false);
+    expect(s.clients.has(ip(2))).toBe(false);
+    const order = s.clientPlacement.liveKeys();
+    expect(order.slice(-3)).toEqual([ip(0), ip(MAX_CLIENTS_PER_SERVER), ip(MAX_CLIENTS_PER_SERVER + 1)]);
+    expect(new Set(order)).toEqual(new Set(s.clients.keys()));
+    r.pruneClients(2000); // all but the three seen after 2000
+    expect(s.clientPlacement.liveKeys()).toEqual([ip(0), ip(MAX_CLIENTS_PER_SERVER), ip(MAX_CLIENTS_PER_SERVER + 1)]);
+    expect(s.clients.size).toBe(3);
   });
 
   it('keeps at most MAX_CLIENTS_TOTAL clients across servers, and a pruned or evicted server gives its room back', () => {

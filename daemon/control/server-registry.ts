@@ -109,8 +109,10 @@ function unionPayloads(a: readonly Buffer[], b: readonly Buffer[]): Buffer[] {
 export interface ClientSighting {
   /** Capture time of its last query, login or session open. */
   lastTs: number;
-  /** Capture time it was last put at the end of its server's map. */
+  /** Capture time it was last put at the end of its server's order. */
   placedTs: number;
+  /** Its stamp in the server's `clientPlacement`. */
+  stamp: number;
 }
 
 export interface TrackedServer {
@@ -120,12 +122,14 @@ export interface TrackedServer {
   learnt: 'port' | 'probe' | 'policy';
   firstSeen: number;
   lastSeen: number;
-  /**
-   * Client IP → when it was last seen (query, login, session open), in order of that time to within
-   * CLIENT_ORDER_SLACK_MS (a sighting moves a client to the end once it was placed longer ago than
-   * that); pruned to the metric window.
-   */
+  /** Client IP → when it was last seen (query, login, session open); pruned to the metric window. */
   clients: Map<string, ClientSighting>;
+  /**
+   * The clients in order of their last sighting to within CLIENT_ORDER_SLACK_MS (a sighting moves a
+   * client to the end once it was placed longer ago than that), oldest first: for pruning and for
+   * making room (placement-order.ts: not the map's own order through `keys().next()`).
+   */
+  clientPlacement: PlacementOrder<string>;
   metrics: ServerMetricsWindow;
   /** keyword key → the answer kept for the warm start, oldest first (Map keeps insertion order). */
   warm: Map<string, WarmAnswer>;
@@ -274,18 +278,22 @@ export class ServerRegistry {
 
   /**
    * Forgets clients last seen at or before `beforeTs` (capture time), at every server. Each server's
-   * map is in placement order, so this stops at the first client placed after the cut: the work is
-   * the clients forgotten plus those seen within CLIENT_ORDER_SLACK_MS of it, not all clients kept.
+   * clients are walked in placement order, so this stops at the first client placed after the cut:
+   * the work is the clients forgotten plus those seen within CLIENT_ORDER_SLACK_MS of it, not all
+   * clients kept.
    */
   pruneClients(beforeTs: number): void {
     for (const server of this.servers.values()) {
-      for (const [ip, c] of server.clients) {
-        if (c.placedTs > beforeTs) break;
+      const clients = server.clients;
+      server.clientPlacement.walk((ip) => {
+        const c = clients.get(ip)!;
+        if (c.placedTs > beforeTs) return false;
         // Placed before the cut but seen since: it stays (and moves at its next sighting).
-        if (c.lastTs > beforeTs) continue;
-        server.clients.delete(ip);
+        if (c.lastTs > beforeTs) return true;
+        clients.delete(ip);
         this.clientCount--;
-      }
+        return true;
+      });
     }
   }
 
@@ -327,6 +335,11 @@ export class ServerRegistry {
     if (server === undefined) {
       if (this.servers.size >= MAX_TRACKED_SERVERS) this.evictOldest();
       const key = serverKey(protocol, endpoint);
+      const clients = new Map<string, ClientSighting>();
+      const clientPlacement = new PlacementOrder<string>(
+        (ip) => clients.get(ip)?.stamp,
+        () => clients.size,
+      );
       const warm = new Map<string, WarmAnswer>();
       const warmPlacement = new PlacementOrder<string>(
         (k) => warm.get(k)?.stamp,
@@ -334,7 +347,7 @@ export class ServerRegistry {
       );
       server = {
         key, endpoint: { ip: endpoint.ip, port: endpoint.port }, protocol, learnt, firstSeen: ts, lastSeen: ts,
-        clients: new Map(), metrics: new ServerMetricsWindow({ queryRateN: this.queryRateN }), warm, warmPlacement,
+        clients, clientPlacement, metrics: new ServerMetricsWindow({ queryRateN: this.queryRateN }), warm, warmPlacement,
       };
       this.servers.set(key, server);
       this.byEndpoint.set(protocol, server.endpoint.ip, server.endpoint.port, server);
@@ -351,24 +364,23 @@ export class ServerRegistry {
     if (known !== undefined) {
       if (ts <= known.lastTs) return;
       known.lastTs = ts;
-      // Moved to the end (the map's order is placement order) only once placed a second ago or more:
-      // a delete and insert on every query cost 2 % of the live daemon.
+      // Moved to the end only once placed a second ago or more: a move on every query (then a Map
+      // delete and insert) cost 2 % of the live daemon.
       if (ts - known.placedTs > CLIENT_ORDER_SLACK_MS) {
-        clients.delete(ip);
         known.placedTs = ts;
-        clients.set(ip, known);
+        known.stamp = server.clientPlacement.place(ip);
       }
       return;
     }
     if (clients.size >= MAX_CLIENTS_PER_SERVER || this.clientCount >= MAX_CLIENTS_TOTAL) {
       // This server's least recently seen client makes room; a server with none adds none.
-      const oldest = clients.keys().next();
+      const oldest = server.clientPlacement.takeOldest();
       this.clientsEvicted++;
-      if (oldest.done === true) return;
-      clients.delete(oldest.value);
+      if (oldest === undefined) return;
+      clients.delete(oldest);
       this.clientCount--;
     }
-    clients.set(ip, { lastTs: ts, placedTs: ts });
+    clients.set(ip, { lastTs: ts, placedTs: ts, stamp: server.clientPlacement.place(ip) });
     this.clientCount++;
   }
 
