@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const benches = ['state-writer', 'opennap-server', 'cache-proxy', 'analyzer', 'live-capture', 'server-registry'];
+const benches = ['state-writer', 'opennap-server', 'cache-proxy', 'analyzer', 'live-capture', 'bounded-maps'];
 const only = process.argv.slice(2);
 let failed = 0;
 for (const name of benches) {

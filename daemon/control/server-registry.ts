@@ -11,7 +11,7 @@ import { ServerMetricsWindow } from '../metrics/index.js';
 import type { MetricsSnapshot } from '../metrics/index.js';
 import { EndpointMap } from '../endpoint-map.js';
 import { memoByArray } from '../memo-by-array.js';
-import { PlacementOrder } from '../placement-order.js';
+import { PlacementOrder } from '../../opennap/placement-order.js';
 import { formatAddress } from '../state/summary.js';
 
 /** Servers tracked at once; beyond it the least recently seen is dropped (counted). */

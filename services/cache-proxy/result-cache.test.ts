@@ -89,6 +89,56 @@ describe('ResultCache', () => {
     expect(r.kind === 'ok' && r.result.frame.equals(encodeFrame(201, payload))).toBe(true);
   });
 
+  it('evicts as a queue with second chances would, whatever the puts, gets and expiries', () => {
+    // The model: keys in order, oldest first; a put appends (a replaced key leaves its place); making
+    // room takes the front: the new entry or a used one goes to the back unmarked, any other is evicted.
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('put' as const), key: fc.integer({ min: 0, max: 12 }) }),
+      fc.record({ op: fc.constant('get' as const), key: fc.integer({ min: 0, max: 12 }) }),
+      fc.record({ op: fc.constant('expire' as const), key: fc.integer({ min: 0, max: 12 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), fc.integer({ min: 1, max: 6 }), (ops, maxEntries) => {
+        const ttlMs = 1000;
+        const c = new ResultCache({ ttlMs, maxEntries, maxBytes: 1_000_000 });
+        const model: { key: string; used: boolean; at: number }[] = [];
+        let now = 10_000;
+        let evictions = 0;
+        for (const o of ops) {
+          now++;
+          const key = `k${o.key}`;
+          const at = model.findIndex((m) => m.key === key);
+          if (o.op === 'put') {
+            expect(c.put(key, [], now, now)).toBe(at >= 0 ? 'replaced' : 'stored');
+            if (at >= 0) model.splice(at, 1);
+            const fresh = { key, used: false, at: now };
+            model.push(fresh);
+            while (model.length > maxEntries) {
+              const front = model.shift()!;
+              if (front === fresh || front.used) {
+                front.used = false;
+                model.push(front);
+              } else {
+                evictions++;
+              }
+            }
+          } else if (o.op === 'get') {
+            expect(c.get(key, now)?.key).toBe(at >= 0 ? key : undefined);
+            if (at >= 0) model[at]!.used = true;
+          } else if (at >= 0) {
+            // An expired entry met by a get leaves from the middle of the order.
+            expect(c.get(key, model[at]!.at + ttlMs + 1)).toBeUndefined();
+            model.splice(at, 1);
+          }
+          expect(c.evictions).toBe(evictions);
+          expect(c.size).toBe(model.length);
+          for (const m of model) expect(c.peek(m.key)).toBeDefined();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('never exceeds its caps and accounts bytes exactly, whatever the operations', () => {
     const pool = Array.from({ length: 6 }, (_, i) => result('n', `f${i}.mp3`));
     const op = fc.oneof(

@@ -11,6 +11,10 @@
  * stamp (deleted since, or placed again) is stale: skipped when met, and
  * dropped when the slots outnumber twice the live entries plus 1,024, so
  * memory stays within about twice the map's.
+ *
+ * Here beside parse-cache.ts, and for the same reason: the daemon's server
+ * registry and the cache proxy's result cache both need it, and `opennap/` is
+ * the one folder both may import (ARCHITECTURE.md).
  */
 export class PlacementOrder<K> {
   private keys: K[] = [];
