@@ -66,7 +66,7 @@ describe('PlacementOrder', () => {
     );
   });
 
-  it('stays within twice the live entries plus 1,025 slots under endless churn, and clears', () => {
+  it('stays within twice the live entries plus 1,025 slots under endless churn', () => {
     const o = owner();
     for (let i = 0; i < 50_000; i++) {
       o.place(i % 700); // new keys, each pushing the oldest out
@@ -78,8 +78,6 @@ describe('PlacementOrder', () => {
       expect(o.order.slotCount).toBeLessThanOrEqual(2 * o.map.size + 1025);
     }
     o.map.clear();
-    o.order.clear();
     expect(o.order.takeOldest()).toBeUndefined();
-    expect(o.order.slotCount).toBe(0);
   });
 });

@@ -85,13 +85,6 @@ export class PlacementOrder<K> {
     return out;
   }
 
-  /** Forgets every slot (the owner cleared its map). */
-  clear(): void {
-    this.keys = [];
-    this.stamps = [];
-    this.head = 0;
-  }
-
   /** Drops the slots before `head` and the stale ones past it, in place. */
   private compact(): void {
     const keys = this.keys;

@@ -12,7 +12,7 @@
  * was last passed over, in which case it moves to the back and loses its mark.
  * The order is kept beside the map (placement-order.ts): moving entries
  * within the Map itself left a deleted slot per move that every eviction's
- * `values().next()` walked past, 12.5 µs a deposit into a full cache of
+ * `values().next()` walked past, 10–12 µs a deposit into a full cache of
  * 10,000 entries (BENCHMARKS.md).
  */
 import { PlacementOrder } from '../../opennap/placement-order.js';
