@@ -375,6 +375,7 @@ export class BatchWriter {
       firstResponseTs: null,
       doneTs: null,
       results: null,
+      stamp: 0,
     };
   }
 

@@ -5,7 +5,7 @@ import type { OpenQuery, OpenQueryDrop } from './open-queries.js';
 
 const entry = (seq: number, queryTs: number): [string, OpenQuery] => {
   const key = OpenQueries.key(1, '10.0.0.2', 4000, seq);
-  return [key, { key, queryTs, rowid: seq + 1, serverId: 1, clientIp: '10.0.0.2', clientPort: 4000, seq, keywords: null, maxResults: null, firstResponseTs: null, doneTs: null, results: null }];
+  return [key, { key, queryTs, rowid: seq + 1, serverId: 1, clientIp: '10.0.0.2', clientPort: 4000, seq, keywords: null, maxResults: null, firstResponseTs: null, doneTs: null, results: null, stamp: 0 }];
 };
 
 function make(capacity: number): { open: OpenQueries; drops: Record<string, number> } {

@@ -4,10 +4,11 @@
  * (server, client, seq, query time) (schema migration 2). Keyed by (server id,
  * client ip, client port, seq); the query time is kept in the entry and must
  * match, since seq restarts with every flow of a client endpoint. Bounded:
- * beyond the cap the oldest entry goes (FIFO, Map insertion order), and every
+ * beyond the cap the oldest entry goes (FIFO, placement-order.ts), and every
  * entry that leaves without its query ending is counted by reason. A response
  * whose entry is gone becomes an orphan row, as one for a query never seen.
  */
+import { PlacementOrder } from '../../opennap/placement-order.js';
 
 /**
  * Open queries remembered: the daemon is sized for 100,000 concurrent flows (issue 3) and an
@@ -33,6 +34,8 @@ export interface OpenQuery {
   firstResponseTs: number | null;
   doneTs: number | null;
   results: number | null;
+  /** Its stamp in the OpenQueries order (placement-order.ts); set by `OpenQueries.set`. */
+  stamp: number;
 }
 
 export type OpenQueryDrop = 'evicted' | 'replaced' | 'expired';
@@ -40,15 +43,13 @@ export type OpenQueryDrop = 'evicted' | 'replaced' | 'expired';
 export class OpenQueries {
   private readonly map = new Map<string, OpenQuery>();
   /**
-   * Every entry set, oldest first from `head`, as parallel arrays of key and entry; a slot whose entry
-   * has left the map (ended, replaced, expired, evicted) is skipped when met. The Map's own order is
-   * not used for eviction: `keys().next()` walks past every slot deleted since the Map last compacted,
-   * 44 µs an eviction at this cap (BENCHMARKS.md). Compacted once it holds twice the live entries
-   * (plus 1,024), so every operation is O(1) amortised and it stays within about twice the cap.
+   * The entries oldest first. Not the Map's own order: `keys().next()` walks past every slot deleted
+   * since the Map last compacted, 44 µs an eviction at this cap (BENCHMARKS.md).
    */
-  private orderKeys: string[] = [];
-  private orderEntries: OpenQuery[] = [];
-  private head = 0;
+  private readonly order = new PlacementOrder<string>(
+    (key) => this.map.get(key)?.stamp,
+    () => this.map.size,
+  );
 
   constructor(
     private readonly onDrop: (reason: OpenQueryDrop, n: number) => void,
@@ -73,33 +74,15 @@ export class OpenQueries {
   /** Remembers a query; an entry of the same key (an older flow's query) is replaced, counted. */
   set(key: string, q: OpenQuery): void {
     if (this.map.delete(key)) this.onDrop('replaced', 1);
-    else if (this.map.size >= this.capacity && this.evictOldest()) this.onDrop('evicted', 1);
-    this.map.set(key, q);
-    this.orderKeys.push(key);
-    this.orderEntries.push(q);
-    // Slots before `head` and stale ones past it both count: either way the arrays stay within bounds.
-    if (this.orderKeys.length > 2 * this.map.size + 1024) this.compact();
-  }
-
-  /** Deletes the oldest entry still in the map; false when there is none. */
-  private evictOldest(): boolean {
-    while (this.head < this.orderKeys.length) {
-      const key = this.orderKeys[this.head]!;
-      const live = this.map.get(key) === this.orderEntries[this.head];
-      this.head++;
-      if (live) {
-        this.map.delete(key);
-        return true;
+    else if (this.map.size >= this.capacity) {
+      const oldest = this.order.takeOldest();
+      if (oldest !== undefined) {
+        this.map.delete(oldest);
+        this.onDrop('evicted', 1);
       }
     }
-    return false;
-  }
-
-  /** Rebuilds the order from the map (which iterates in insertion order), dropping stale slots. */
-  private compact(): void {
-    this.orderKeys = [...this.map.keys()];
-    this.orderEntries = [...this.map.values()];
-    this.head = 0;
+    q.stamp = this.order.place(key);
+    this.map.set(key, q);
   }
 
   /** Forgets a query that ended (not counted: that is the normal way out). */
@@ -123,8 +106,8 @@ export class OpenQueries {
   /** Forgets everything (after a failed commit the remembered rowids may name rolled-back rows). */
   clear(): number {
     const n = this.map.size;
+    // Every slot of the order is stale now; the next placements compact them away.
     this.map.clear();
-    this.compact();
     return n;
   }
 }
