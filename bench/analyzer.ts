@@ -97,7 +97,6 @@ function parseArgs(argv: readonly string[]): Args {
   };
 }
 
-
 // ---------------------------------------------------------------- child: one stage, one file
 
 async function runStage(stage: Stage, file: string): Promise<StageResult> {

@@ -14,6 +14,7 @@
  * is held again. That keeps one rule simple: a client endpoint's open session
  * is either held here or open in the file, never both.
  */
+import type { RowOp } from './row-ops.js';
 
 /**
  * Sessions held at most; a load with more open at once writes the rest as they come. Held sessions
@@ -34,14 +35,8 @@ export interface HeldSession {
   files: number | null;
 }
 
-/** An open or update of a client's session (the fields of a session_open/session_update op). */
-export interface SessionTouch {
-  client: { ip: string; port: number };
-  ts: number;
-  lastSeen: number;
-  nick: string | null;
-  files: number | null;
-}
+/** An open or update of a client's session: the fields of its session_open/session_update op that count here. */
+export type SessionTouch = Pick<Extract<RowOp, { op: 'session_open' | 'session_update' }>, 'client' | 'ts' | 'lastSeen' | 'nick' | 'files'>;
 
 /**
  * Server id, client ip and port as one text (no part contains the space; an IPv6 text may contain
